@@ -1,0 +1,45 @@
+/**
+ * `LagrelloApi`: the one definition of the Lagrello v1 HTTP contract. The server, the client and
+ * the OpenAPI document all derive from it.
+ *
+ * @since 0.0.0
+ */
+import { HttpApi, OpenApi } from "@effect/platform"
+import { AuthGroup } from "./auth.js"
+import { ImagesGroup } from "./images.js"
+import { transformOpenApi } from "./openapi-transform.js"
+import { TenantsGroup } from "./tenants.js"
+import { TokensGroup } from "./tokens.js"
+import { UsersGroup } from "./users.js"
+import { InvalidPayloadWire } from "./wire-errors.js"
+
+/**
+ * The Lagrello v1 API. Every endpoint may answer 400 `InvalidPayload` (bad parameters or body).
+ *
+ * `HttpApi.make` also declares its own `HttpApiDecodeError` at 400, raised when parameters or body
+ * do not decode: the server must answer it as `InvalidPayload` (an API-level middleware), and the
+ * OpenAPI document leaves it out. Groups `users`, `auth`, `tenants` and `tokens` need the bearer
+ * token ({@link Authentication}: 403) and may answer 503 `Unavailable`; `images` needs none.
+ * @since 0.0.0
+ */
+export class LagrelloApi extends HttpApi.make("lagrello")
+  .add(UsersGroup)
+  .add(AuthGroup)
+  .add(TenantsGroup)
+  .add(TokensGroup)
+  .add(ImagesGroup)
+  .addError(InvalidPayloadWire)
+  .annotateContext(OpenApi.annotations({
+    title: "Lagrello API",
+    version: "1.0.0",
+    description: "API specification for Lagrello, a simple to use authentication service",
+    license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0.html" },
+    transform: transformOpenApi
+  }))
+{}
+
+/**
+ * The OpenAPI document of {@link LagrelloApi} (what `GET /openapi.json` answers).
+ * @since 0.0.0
+ */
+export const openApiDocument = (): OpenApi.OpenAPISpec => OpenApi.fromApi(LagrelloApi)

@@ -1,0 +1,38 @@
+/**
+ * The `images` group: the QR code of a TOTP key as a PNG, for clients that build the image URL
+ * themselves. No security: it looks nothing up.
+ *
+ * @since 0.0.0
+ */
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { operation } from "./openapi-transform.js"
+import { TotpImageParams } from "./params.js"
+
+/**
+ * The 200 answer of `GET /v1/images/totp`: the PNG bytes, `Content-Type: image/png`.
+ */
+const PngImage = HttpApiSchema.Uint8Array({ contentType: "image/png" })
+
+/**
+ * `GET /v1/images/totp?tenantName&userId&userSecret` -> 200 `image/png`; 400 when a parameter is
+ * missing or invalid.
+ */
+const totpImage = HttpApiEndpoint.get("totp", "/v1/images/totp")
+  .setUrlParams(TotpImageParams)
+  .addSuccess(PngImage)
+  .annotateContext(operation({
+    id: "images/totp",
+    summary: "Returns a generated QR code",
+    description: "This endpoint does not do any lookups of any sort. It will just generate a QR code from the " +
+      "parameters supplied to it.",
+    responses: { 200: "Gives back the QR code as an image" }
+  }))
+
+/**
+ * The `images` group (no security).
+ * @since 0.0.0
+ */
+export class ImagesGroup extends HttpApiGroup.make("images")
+  .add(totpImage)
+  .annotateContext(OpenApi.annotations({ description: "Endpoints to generate images" }))
+{}

@@ -1,0 +1,27 @@
+/**
+ * `@lagrello/core`: passwordless authentication (magic links, TOTP) as Effect programs.
+ *
+ * - the domain: wire models, typed errors, permissions, policies;
+ * - the HTTP contract (`LagrelloApi`), also importable alone from `@lagrello/core/contract`;
+ * - the operations: `Users`, `MagicLink`, `Totp`, `Tokens`, `Tenants`, `Access`;
+ * - the services they need, as tags with layers: `Storage` (memory here, SQLite in
+ *   `@lagrello/core/sqlite`), `Sealer`, `SecureRandom`, `Policies`, `MailTransport` (development
+ *   mailbox here, SMTP in `@lagrello/core/smtp`) and the outbox worker.
+ *
+ * @since 0.0.0
+ */
+export * from "./contract/index.js"
+export * from "./domain/index.js"
+
+export * as Access from "./operations/Access.js"
+export * as MagicLink from "./operations/MagicLink.js"
+export * as Tenants from "./operations/Tenants.js"
+export * as Tokens from "./operations/Tokens.js"
+export * as Totp from "./operations/Totp.js"
+export * as Users from "./operations/Users.js"
+
+export * from "./crypto/index.js"
+export * from "./mail/index.js"
+export { SecureRandom } from "./services/SecureRandom.js"
+export { layerMemory, makeMemoryStorage } from "./storage/memory/index.js"
+export * from "./storage/Storage.js"

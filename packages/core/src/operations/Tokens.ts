@@ -1,0 +1,97 @@
+/**
+ * Access tokens of the caller's tenant: create (shown once), list, revoke (SPEC 1.6).
+ *
+ * @since 0.0.0
+ */
+import { Clock, DateTime, Effect } from "effect"
+import { Forbidden, NotFound } from "../domain/errors.js"
+import type { CreateTokenRequest, Token, TokenList } from "../domain/models.js"
+import { allows, expand } from "../domain/permissions.js"
+import type { Principal } from "../domain/principal.js"
+import { encodeToken, hashToken } from "../crypto/tokens.js"
+import { SecureRandom } from "../services/SecureRandom.js"
+import type { AccessTokenRecord } from "../storage/Storage.js"
+import { Storage } from "../storage/Storage.js"
+
+/** Prefix of generated access tokens, so secret scanners can recognise them. @since 0.0.0 */
+export const tokenPrefix = "lgr_"
+
+const toToken = (record: AccessTokenRecord, tokenKey: string): Token => ({
+  tokenKey,
+  tokenName: record.name,
+  createdBy: record.createdBy,
+  createdAt: DateTime.formatIso(DateTime.unsafeMake(record.createdAt)),
+  permissions: record.permissions
+})
+
+/**
+ * Creates a token; the answer's `tokenKey` is the whole bearer token, shown this once. Every token
+ * has at least READ, and none can grant more than the token that creates it.
+ * @since 0.0.0
+ */
+export const create = (principal: Principal, request: CreateTokenRequest) =>
+  Effect.gen(function* () {
+    const permissions = expand(request.permissions ?? ["READ"])
+    const exceeding = permissions.filter((p) => !allows(principal.permissions, p))
+    if (exceeding.length > 0) {
+      return yield* new Forbidden({
+        message: `A token cannot grant more than its own permissions (${exceeding.join(", ")} not held)`
+      })
+    }
+    const random = yield* SecureRandom
+    const storage = yield* Storage
+    const bearer = tokenPrefix + encodeToken(yield* random.bytes(32))
+    const record: AccessTokenRecord = {
+      tokenId: yield* random.uuid(),
+      tenantId: principal.tenantId,
+      name: request.tokenName,
+      secretHash: hashToken(bearer),
+      permissions,
+      createdBy: principal.tokenId,
+      createdAt: yield* Clock.currentTimeMillis
+    }
+    yield* storage.insertAccessToken(record)
+    return toToken(record, bearer)
+  })
+
+/** @since 0.0.0 */
+export interface ListOptions {
+  /** Tokens per page, 1-20. Default 20. */
+  readonly size?: number | undefined
+  /** 1-based page number. Default 1. */
+  readonly page?: number | undefined
+}
+
+/**
+ * The tenant's active tokens, oldest first; `tokenKey` is each token's public id, never its secret.
+ * @since 0.0.0
+ */
+export const list = (principal: Principal, options: ListOptions = {}) =>
+  Effect.gen(function* () {
+    const size = options.size ?? 20
+    const page = options.page ?? 1
+    const storage = yield* Storage
+    const { items, total } = yield* storage.listAccessTokens(principal.tenantId, {
+      offset: (page - 1) * size,
+      limit: size
+    })
+    const link = (p: number) => `/v1/tokens?size=${size}&page=${p}`
+    return {
+      data: items.map((record) => toToken(record, record.tokenId)),
+      paging: {
+        previous: page > 1 ? link(Math.min(page - 1, Math.max(1, Math.ceil(total / size)))) : "",
+        next: page * size < total ? link(page + 1) : ""
+      }
+    } satisfies TokenList
+  })
+
+/**
+ * Revokes a token of the tenant by its public id, at once.
+ * @since 0.0.0
+ */
+export const revoke = (principal: Principal, tokenId: string) =>
+  Effect.gen(function* () {
+    const storage = yield* Storage
+    const revoked = yield* storage.revokeAccessToken(principal.tenantId, tokenId, yield* Clock.currentTimeMillis)
+    if (!revoked) return yield* new NotFound({ message: "No active token with this id in this tenant" })
+  })

@@ -1,0 +1,69 @@
+/**
+ * Users of a tenant: create, get, update, delete.
+ *
+ * @since 0.0.0
+ */
+import { Clock, Effect, Option } from "effect"
+import { Conflict, NotFound } from "../domain/errors.js"
+import type { CreateUserRequest, UpdateUserRequest, User } from "../domain/models.js"
+import type { UserRecord } from "../storage/Storage.js"
+import { Storage } from "../storage/Storage.js"
+
+/** The wire form of a stored user: no `email` key when it has none. @since 0.0.0 */
+export const toUser = (record: UserRecord): User =>
+  record.email === undefined ? { userId: record.userId } : { userId: record.userId, email: record.email }
+
+/** @since 0.0.0 */
+export const userNotFound = (userId: string) =>
+  new NotFound({ message: `User ${JSON.stringify(userId)} does not exist in this tenant` })
+
+/**
+ * Finds a user or fails with NotFound.
+ * @since 0.0.0
+ */
+export const find = (tenantId: string, userId: string) =>
+  Effect.flatMap(Storage, (storage) => storage.getUser(tenantId, userId)).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(userNotFound(userId)), onSome: Effect.succeed }))
+  )
+
+/** @since 0.0.0 */
+export const create = (tenantId: string, request: CreateUserRequest) =>
+  Effect.gen(function* () {
+    const storage = yield* Storage
+    const record: UserRecord = { userId: request.userId, email: request.email }
+    const created = yield* storage.insertUser(tenantId, record, yield* Clock.currentTimeMillis)
+    if (!created) {
+      return yield* new Conflict({ message: `User ${JSON.stringify(request.userId)} already exists` })
+    }
+    return toUser(record)
+  })
+
+/** @since 0.0.0 */
+export const get = (tenantId: string, userId: string) => Effect.map(find(tenantId, userId), toUser)
+
+/**
+ * Sets the properties present in the request; a new e-mail address revokes unused links sent to
+ * the old one.
+ * @since 0.0.0
+ */
+export const update = (tenantId: string, userId: string, request: UpdateUserRequest) =>
+  Effect.gen(function* () {
+    if (request.email === undefined) return yield* get(tenantId, userId)
+    const storage = yield* Storage
+    const updated = yield* storage.updateUserEmail(tenantId, userId, request.email)
+    return yield* Option.match(updated, {
+      onNone: () => Effect.fail(userNotFound(userId)),
+      onSome: (record) => Effect.succeed(toUser(record))
+    })
+  })
+
+/**
+ * Deletes the user and erases its e-mail, links, TOTP secret and queued messages.
+ * @since 0.0.0
+ */
+export const remove = (tenantId: string, userId: string) =>
+  Effect.gen(function* () {
+    const storage = yield* Storage
+    const deleted = yield* storage.deleteUser(tenantId, userId, yield* Clock.currentTimeMillis)
+    if (!deleted) return yield* userNotFound(userId)
+  })

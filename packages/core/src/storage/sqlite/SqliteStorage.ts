@@ -1,0 +1,404 @@
+/**
+ * The SQLite storage layer: the embedded default, one file, no server, one machine.
+ *
+ * Written directly on better-sqlite3 rather than through `@effect/sql-sqlite-node`: that client
+ * opens transactions with a deferred `BEGIN` (a read that later writes can fail with SQLITE_BUSY
+ * when another process holds the write lock) and compiles, caches and traces every statement on
+ * each call. Here every write is one `BEGIN IMMEDIATE` transaction of statements prepared once, so
+ * each storage step is atomic across processes sharing the file and costs only its SQL.
+ *
+ * @since 0.0.0
+ */
+import Database from "better-sqlite3"
+import { Effect, Layer, Option } from "effect"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import { Unavailable } from "../../domain/errors.js"
+import type { Permission } from "../../domain/permissions.js"
+import type {
+  AccessTokenRecord,
+  OutboxRecord,
+  OutboxStatus,
+  StorageService,
+  TenantRecord,
+  TotpRecord
+} from "../Storage.js"
+import { Storage } from "../Storage.js"
+import { migrations } from "./migrations.js"
+
+/** @since 0.0.0 */
+export interface SqliteStorageOptions {
+  /** Path of the database file (its folder is created if missing), or `:memory:`. */
+  readonly filename: string
+  /** How long a statement waits for another process's write lock. Default 5000 ms. */
+  readonly busyTimeoutMillis?: number
+}
+
+// Error codes that mean the database cannot be used right now (as opposed to a bug in a query).
+const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)/
+
+const attempt = <A>(f: () => A): Effect.Effect<A, Unavailable> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (cause) {
+      return cause instanceof Database.SqliteError && unavailableCodes.test(cause.code)
+        ? Effect.fail(new Unavailable({ message: "The database is unavailable; try again shortly" }))
+        : Effect.die(cause)
+    }
+  })
+
+interface TenantRow {
+  tenant_id: string
+  name: string
+  callback_url: string
+  created_at: number
+}
+interface TokenRow {
+  token_id: string
+  tenant_id: string
+  name: string
+  secret_hash: string
+  permissions: string
+  created_by: string
+  created_at: number
+}
+interface UserRow {
+  user_id: string
+  email: string | null
+}
+interface TotpRow {
+  confirmed_secret: string | null
+  pending_secret: string | null
+  last_step: number | null
+  failures: number
+  last_failure_at: number | null
+}
+interface OutboxRow {
+  id: string
+  tenant_id: string
+  user_id: string
+  sealed: string
+  created_at: number
+  expires_at: number
+  status: OutboxStatus
+  attempts: number
+  next_attempt_at: number
+  last_error: string | null
+}
+
+const tenant = (r: TenantRow): TenantRecord => ({
+  tenantId: r.tenant_id,
+  name: r.name,
+  callbackUrl: r.callback_url,
+  createdAt: r.created_at
+})
+const token = (r: TokenRow): AccessTokenRecord => ({
+  tokenId: r.token_id,
+  tenantId: r.tenant_id,
+  name: r.name,
+  secretHash: r.secret_hash,
+  permissions: r.permissions.split(",") as Array<Permission>,
+  createdBy: r.created_by,
+  createdAt: r.created_at
+})
+const totp = (r: TotpRow): TotpRecord => ({
+  confirmedSecret: r.confirmed_secret ?? undefined,
+  pendingSecret: r.pending_secret ?? undefined,
+  lastStep: r.last_step ?? undefined,
+  failures: r.failures
+})
+const outbox = (r: OutboxRow): OutboxRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  userId: r.user_id,
+  sealed: r.sealed,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  status: r.status,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastError: r.last_error ?? undefined
+})
+
+/**
+ * Applies the migrations the file does not have yet, in one immediate transaction.
+ * @since 0.0.0
+ */
+export const migrate = (db: Database.Database): number => {
+  db.exec(`CREATE TABLE IF NOT EXISTS lagrello_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`)
+  return db
+    .transaction(() => {
+      const current = db.prepare("SELECT coalesce(max(version), 0) AS v FROM lagrello_migrations").get() as {
+        v: number
+      }
+      const pending = migrations.filter((m) => m.version > current.v)
+      for (const m of pending) {
+        db.exec(m.sql)
+        db.prepare("INSERT INTO lagrello_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+          m.version,
+          m.name,
+          Date.now()
+        )
+      }
+      return pending.length
+    })
+    .immediate()
+}
+
+const open = (options: SqliteStorageOptions): Database.Database => {
+  if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true })
+  const db = new Database(options.filename, { timeout: options.busyTimeoutMillis ?? 5000 })
+  try {
+    db.pragma("journal_mode = WAL")
+    // FULL: a 204 answer to a send means the link and its message survived a power loss.
+    db.pragma("synchronous = FULL")
+    db.pragma("foreign_keys = ON")
+    migrate(db)
+    return db
+  } catch (cause) {
+    db.close()
+    throw cause
+  }
+}
+
+const makeService = (db: Database.Database): StorageService => {
+  const q = <R = unknown>(sql: string) => db.prepare<Array<unknown>, R>(sql)
+  const immediate = <A>(f: () => A) => attempt(() => db.transaction(f).immediate())
+
+  const insertTenant = q(
+    "INSERT INTO tenants (tenant_id, name, callback_url, created_at) VALUES (?, ?, ?, ?)"
+  )
+  const selectTenant = q<TenantRow>("SELECT * FROM tenants WHERE tenant_id = ?")
+  const selectTenantByName = q<TenantRow>("SELECT * FROM tenants WHERE name = ?")
+  const updateTenantCallback = q<TenantRow>("UPDATE tenants SET callback_url = ? WHERE tenant_id = ? RETURNING *")
+
+  const insertToken = q(
+    `INSERT INTO access_tokens (token_id, tenant_id, name, secret_hash, permissions, created_by, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`
+  )
+  const selectToken = q<TokenRow>("SELECT * FROM access_tokens WHERE secret_hash = ? AND revoked_at IS NULL")
+  const listTokens = q<TokenRow>(
+    `SELECT * FROM access_tokens WHERE tenant_id = ? AND revoked_at IS NULL
+     ORDER BY created_at, token_id LIMIT ? OFFSET ?`
+  )
+  const countTokens = q<{ n: number }>(
+    "SELECT count(*) AS n FROM access_tokens WHERE tenant_id = ? AND revoked_at IS NULL"
+  )
+  const revokeToken = q(
+    "UPDATE access_tokens SET revoked_at = ? WHERE tenant_id = ? AND token_id = ? AND revoked_at IS NULL"
+  )
+
+  const insertUser = q(
+    "INSERT INTO users (tenant_id, user_id, email, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+  )
+  const selectUser = q<UserRow>("SELECT user_id, email FROM users WHERE tenant_id = ? AND user_id = ?")
+  const updateEmail = q<UserRow>(
+    "UPDATE users SET email = ? WHERE tenant_id = ? AND user_id = ? RETURNING user_id, email"
+  )
+  const deleteUserRow = q("DELETE FROM users WHERE tenant_id = ? AND user_id = ?")
+  const deleteUserTotp = q("DELETE FROM user_totp WHERE tenant_id = ? AND user_id = ?")
+  const deleteUserOutbox = q("DELETE FROM outbox WHERE tenant_id = ? AND user_id = ?")
+  const revokeLinks = q(
+    `UPDATE magic_links SET revoked = ?
+     WHERE tenant_id = ? AND user_id = ? AND consumed_at IS NULL AND revoked IS NULL`
+  )
+
+  const recentLinks = q<{ created_at: number }>(
+    `SELECT created_at FROM magic_links WHERE tenant_id = ? AND user_id = ? AND created_at > ?
+     ORDER BY created_at`
+  )
+  const insertLink = q(
+    "INSERT INTO magic_links (token_hash, tenant_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
+  )
+  const insertMessage = q(
+    `INSERT INTO outbox (id, tenant_id, user_id, sealed, created_at, expires_at, next_attempt_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`
+  )
+  // The single statement that makes a link single-use: of concurrent consumers, one updates it.
+  const consumeLink = q<{ user_id: string }>(
+    `UPDATE magic_links SET consumed_at = ?
+     WHERE token_hash = ? AND tenant_id = ? AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ?
+     RETURNING user_id`
+  )
+  const linkRevocation = q<{ revoked: string | null }>(
+    "SELECT revoked FROM magic_links WHERE token_hash = ? AND tenant_id = ?"
+  )
+
+  const selectTotp = q<TotpRow>("SELECT * FROM user_totp WHERE tenant_id = ? AND user_id = ?")
+  const upsertPending = q(
+    `INSERT INTO user_totp (tenant_id, user_id, pending_secret) VALUES (?, ?, ?)
+     ON CONFLICT (tenant_id, user_id) DO UPDATE SET pending_secret = excluded.pending_secret`
+  )
+  const clearTotp = q(
+    "UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL WHERE tenant_id = ? AND user_id = ?"
+  )
+  // Counts the attempt before the comparison; refuses it (no row) while locked out.
+  const countAttempt = q<TotpRow>(
+    `UPDATE user_totp
+     SET failures = CASE WHEN failures >= @limit THEN 1 ELSE failures + 1 END, last_failure_at = @now
+     WHERE tenant_id = @tenantId AND user_id = @userId
+       AND NOT (failures >= @limit AND last_failure_at > @now - @backoff)
+     RETURNING *`
+  )
+  const acceptConfirmed = q(
+    `UPDATE user_totp SET last_step = @step, failures = 0, last_failure_at = NULL
+     WHERE tenant_id = @tenantId AND user_id = @userId AND confirmed_secret = @secret
+       AND (last_step IS NULL OR last_step < @step)`
+  )
+  const acceptPending = q(
+    `UPDATE user_totp SET confirmed_secret = pending_secret, pending_secret = NULL,
+       last_step = @step, failures = 0, last_failure_at = NULL
+     WHERE tenant_id = @tenantId AND user_id = @userId AND pending_secret = @secret
+       AND (last_step IS NULL OR last_step < @step)`
+  )
+
+  const claim = q<OutboxRow>(
+    `UPDATE outbox SET lease_until = @leaseUntil, attempts = attempts + 1
+     WHERE id IN (
+       SELECT id FROM outbox
+       WHERE status = 'pending' AND next_attempt_at <= @now AND lease_until <= @now
+       ORDER BY next_attempt_at LIMIT @limit)
+     RETURNING *`
+  )
+  const markSent = q("UPDATE outbox SET status = 'sent', last_error = NULL WHERE id = ?")
+  const retry = q("UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = 0 WHERE id = ?")
+  const finish = q("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?")
+  const listMessages = q<OutboxRow>("SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ?")
+  const purgeLinks = q("DELETE FROM magic_links WHERE expires_at < ? AND created_at < ?")
+  const purgeMessages = q("DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ?")
+
+  return {
+    insertTenant: (t) => attempt(() => void insertTenant.run(t.tenantId, t.name, t.callbackUrl, t.createdAt)),
+    getTenant: (tenantId) => attempt(() => Option.map(Option.fromNullable(selectTenant.get(tenantId)), tenant)),
+    findTenantByName: (name) =>
+      attempt(() => Option.map(Option.fromNullable(selectTenantByName.get(name)), tenant)),
+    setTenantCallbackUrl: (tenantId, callbackUrl) =>
+      attempt(() => Option.map(Option.fromNullable(updateTenantCallback.get(callbackUrl, tenantId)), tenant)),
+
+    insertAccessToken: (t) =>
+      attempt(
+        () =>
+          void insertToken.run(
+            t.tokenId,
+            t.tenantId,
+            t.name,
+            t.secretHash,
+            t.permissions.join(","),
+            t.createdBy,
+            t.createdAt
+          )
+      ),
+    findAccessToken: (secretHash) =>
+      attempt(() => Option.map(Option.fromNullable(selectToken.get(secretHash)), token)),
+    listAccessTokens: (tenantId, { limit, offset }) =>
+      attempt(() =>
+        db
+          .transaction(() => ({
+            items: listTokens.all(tenantId, limit, offset).map(token),
+            total: countTokens.get(tenantId)!.n
+          }))
+          .deferred()
+      ),
+    revokeAccessToken: (tenantId, tokenId, now) =>
+      attempt(() => revokeToken.run(now, tenantId, tokenId).changes === 1),
+
+    insertUser: (tenantId, user, now) =>
+      attempt(() => insertUser.run(tenantId, user.userId, user.email ?? null, now).changes === 1),
+    getUser: (tenantId, userId) =>
+      attempt(() =>
+        Option.map(Option.fromNullable(selectUser.get(tenantId, userId)), (r) => ({
+          userId: r.user_id,
+          email: r.email ?? undefined
+        }))
+      ),
+    updateUserEmail: (tenantId, userId, email) =>
+      immediate(() => {
+        const before = selectUser.get(tenantId, userId)
+        if (!before) return Option.none()
+        if (before.email !== email) revokeLinks.run("email-changed", tenantId, userId)
+        const r = updateEmail.get(email, tenantId, userId)!
+        return Option.some({ userId: r.user_id, email: r.email ?? undefined })
+      }),
+    deleteUser: (tenantId, userId) =>
+      immediate(() => {
+        if (deleteUserRow.run(tenantId, userId).changes === 0) return false
+        deleteUserTotp.run(tenantId, userId)
+        deleteUserOutbox.run(tenantId, userId)
+        revokeLinks.run("user-deleted", tenantId, userId)
+        return true
+      }),
+
+    issueMagicLink: (r) =>
+      immediate(() => {
+        const recent = recentLinks.all(r.tenantId, r.userId, r.now - r.windowMillis)
+        if (recent.length >= r.limit) {
+          return { _tag: "Throttled", retryAt: recent[recent.length - r.limit]!.created_at + r.windowMillis } as const
+        }
+        revokeLinks.run("replaced", r.tenantId, r.userId)
+        insertLink.run(r.tokenHash, r.tenantId, r.userId, r.now, r.expiresAt)
+        insertMessage.run(r.message.id, r.tenantId, r.userId, r.message.sealed, r.now, r.expiresAt, r.now)
+        return { _tag: "Issued" } as const
+      }),
+    consumeMagicLink: (tenantId, tokenHash, now) =>
+      attempt(() => {
+        const consumed = consumeLink.get(now, tokenHash, tenantId, now)
+        if (consumed) return { _tag: "Consumed", userId: consumed.user_id } as const
+        // Only on the failure path: tell a deleted user's link from an invalid one.
+        return linkRevocation.get(tokenHash, tenantId)?.revoked === "user-deleted"
+          ? ({ _tag: "UserDeleted" } as const)
+          : ({ _tag: "Invalid" } as const)
+      }),
+
+    getTotp: (tenantId, userId) => attempt(() => Option.map(Option.fromNullable(selectTotp.get(tenantId, userId)), totp)),
+    setPendingTotp: (tenantId, userId, sealed) => attempt(() => void upsertPending.run(tenantId, userId, sealed)),
+    disableTotp: (tenantId, userId) => attempt(() => void clearTotp.run(tenantId, userId)),
+    beginTotpAttempt: (tenantId, userId, now, { backoffMillis, limit }) =>
+      attempt(() => {
+        const counted = countAttempt.get({ tenantId, userId, now, limit, backoff: backoffMillis })
+        if (counted) return { _tag: "Allowed", totp: totp(counted) } as const
+        const row = selectTotp.get(tenantId, userId)
+        return row && row.last_failure_at !== null
+          ? ({ _tag: "Locked", retryAt: row.last_failure_at + backoffMillis } as const)
+          : ({ _tag: "Missing" } as const)
+      }),
+    acceptTotpStep: ({ kind, secret, step, tenantId, userId }) =>
+      attempt(() => (kind === "confirmed" ? acceptConfirmed : acceptPending).run({ tenantId, userId, secret, step }).changes === 1),
+
+    claimOutbox: (now, leaseMillis, limit) =>
+      attempt(() => claim.all({ now, leaseUntil: now + leaseMillis, limit }).map(outbox)),
+    markOutboxSent: (id) => attempt(() => void markSent.run(id)),
+    retryOutbox: (id, nextAttemptAt, error) => attempt(() => void retry.run(nextAttemptAt, error, id)),
+    finishOutbox: (id, status, error) => attempt(() => void finish.run(status, error, id)),
+    listOutbox: (limit) => attempt(() => listMessages.all(limit).map(outbox)),
+
+    purge: (before) =>
+      immediate(() => purgeLinks.run(before, before).changes + purgeMessages.run(before).changes)
+  }
+}
+
+/**
+ * Opens (creating and migrating if needed) a SQLite database file as the storage; closed when the
+ * scope closes.
+ * @since 0.0.0
+ * @category constructors
+ */
+export const makeSqliteStorage = (options: SqliteStorageOptions) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => open(options),
+      catch: (cause) =>
+        new Unavailable({
+          message: `Cannot open the SQLite database ${options.filename}: ${cause instanceof Error ? cause.message : String(cause)}`
+        })
+    }),
+    (db) => Effect.sync(() => db.close())
+  ).pipe(Effect.map(makeService))
+
+/**
+ * @since 0.0.0
+ * @category layers
+ */
+export const layerSqlite = (options: SqliteStorageOptions): Layer.Layer<Storage, Unavailable> =>
+  Layer.scoped(Storage, makeSqliteStorage(options))

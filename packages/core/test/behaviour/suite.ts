@@ -1,0 +1,445 @@
+/**
+ * The behavioural suite of the core, written once and run against every storage layer
+ * (memory.test.ts, sqlite.test.ts, and PostgreSQL when it joins). It drives the operations, as
+ * the HTTP layer does, on Effect's TestClock.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Either, TestClock } from "effect"
+import type { PolicySettings } from "../../src/domain/policies.js"
+import { base32Decode, totpAt } from "../../src/crypto/otp.js"
+import * as Access from "../../src/operations/Access.js"
+import * as MagicLink from "../../src/operations/MagicLink.js"
+import * as Tenants from "../../src/operations/Tenants.js"
+import * as Tokens from "../../src/operations/Tokens.js"
+import * as Totp from "../../src/operations/Totp.js"
+import * as Users from "../../src/operations/Users.js"
+import { adminToken, lastToken, services, setupTenant, type StorageLayer, totpState } from "./harness.js"
+
+// 2026-01-01T00:00:00Z: a realistic epoch so that steps T-1 and T-2 exist.
+const start = Date.UTC(2026, 0, 1)
+const step = 30_000
+
+type Provided = Effect.Effect.Context<ReturnType<typeof services>>
+
+const tagOf = <A, E extends { readonly _tag: string }>(e: Either.Either<A, E>) =>
+  Either.isRight(e) ? "ok" : e.left._tag
+
+export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
+  describe(`core behaviour on ${name}`, () => {
+    const test = <A, E>(
+      title: string,
+      body: () => Effect.Effect<A, E, Provided>,
+      policies: Partial<PolicySettings> = {}
+    ) =>
+      it.effect(title, () =>
+        Effect.gen(function* () {
+          yield* TestClock.setTime(start)
+          return yield* body()
+        }).pipe(Effect.provide(services(makeStorage(), policies)))
+      )
+
+    const withUser = (userId = "alice", email: string | undefined = "alice@example.com") =>
+      Effect.gen(function* () {
+        const tenantId = yield* setupTenant()
+        yield* Users.create(tenantId, email === undefined ? { userId } : { userId, email })
+        return tenantId
+      })
+
+    describe("magic links", () => {
+      test("a sent link signs the user in once", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* MagicLink.send(tenantId, "alice")
+          const token = yield* lastToken("alice@example.com")
+          expect(token).toHaveLength(43)
+          expect(yield* MagicLink.verify(tenantId, token)).toEqual({ userId: "alice", email: "alice@example.com" })
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("Unauthorized")
+        }))
+
+      test("a link is valid until its lifetime ends, not at the boundary", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* MagicLink.send(tenantId, "alice")
+          const first = yield* lastToken("alice@example.com")
+          yield* TestClock.adjust(Duration.millis(10 * 60_000 - 1))
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, first)))).toBe("ok")
+
+          yield* MagicLink.send(tenantId, "alice")
+          const second = yield* lastToken("alice@example.com")
+          yield* TestClock.adjust(Duration.minutes(10))
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, second)))).toBe("Unauthorized")
+        }))
+
+      test("the link lifetime is configurable", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* MagicLink.send(tenantId, "alice")
+          const token = yield* lastToken("alice@example.com")
+          yield* TestClock.adjust(Duration.minutes(2))
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("Unauthorized")
+        }), { magicLinkLifetime: Duration.minutes(2) })
+
+      test("a new link revokes the older unused one", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* MagicLink.send(tenantId, "alice")
+          const older = yield* lastToken("alice@example.com")
+          yield* TestClock.adjust(Duration.seconds(1))
+          yield* MagicLink.send(tenantId, "alice")
+          const newer = yield* lastToken("alice@example.com")
+          expect(newer).not.toBe(older)
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, older)))).toBe("Unauthorized")
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, newer)))).toBe("ok")
+        }))
+
+      test("50 concurrent exchanges of one link give exactly one success", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* MagicLink.send(tenantId, "alice")
+          const token = yield* lastToken("alice@example.com")
+          const results = yield* Effect.all(
+            Array.from({ length: 50 }, () => Effect.either(MagicLink.verify(tenantId, token))),
+            { concurrency: "unbounded" }
+          )
+          expect(results.map(tagOf).filter((t) => t === "ok")).toHaveLength(1)
+          expect(results.map(tagOf).filter((t) => t === "Unauthorized")).toHaveLength(49)
+        }))
+
+      test("the send throttle answers TooManyRequests and keeps the last link valid", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          for (let i = 0; i < 5; i++) {
+            yield* MagicLink.send(tenantId, "alice")
+            yield* TestClock.adjust(Duration.seconds(10))
+          }
+          const last = yield* lastToken("alice@example.com")
+          const refused = yield* Effect.flip(MagicLink.send(tenantId, "alice"))
+          expect(refused._tag).toBe("TooManyRequests")
+          // The first send was 50 s ago: the window of 10 minutes frees a slot in 550 s.
+          expect(refused._tag === "TooManyRequests" && refused.retryAfterSeconds).toBe(550)
+          expect(yield* lastToken("alice@example.com")).toBe(last)
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, last)))).toBe("ok")
+          yield* TestClock.adjust(Duration.seconds(550))
+          expect(tagOf(yield* Effect.either(MagicLink.send(tenantId, "alice")))).toBe("ok")
+        }))
+
+      test("send refuses a user without e-mail (400), an unknown user (404), a tenant without callback (400)", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser("bob", undefined)
+          expect(tagOf(yield* Effect.either(MagicLink.send(tenantId, "bob")))).toBe("InvalidPayload")
+          expect(tagOf(yield* Effect.either(MagicLink.send(tenantId, "nobody")))).toBe("NotFound")
+          const bare = yield* Tenants.ensure({ name: "Bare", accessToken: `${adminToken}-bare` })
+          yield* Users.create(bare.tenantId, { userId: "carol", email: "carol@example.com" })
+          const error = yield* Effect.flip(MagicLink.send(bare.tenantId, "carol"))
+          expect(error._tag).toBe("InvalidPayload")
+          expect(error.message).toContain("callback URL")
+        }))
+
+      test("a link of a deleted user answers NotFound, and does not sign in a new user of that id", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* MagicLink.send(tenantId, "alice")
+          const token = yield* lastToken("alice@example.com")
+          yield* Users.remove(tenantId, "alice")
+          yield* Users.create(tenantId, { userId: "alice", email: "alice@example.com" })
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("NotFound")
+        }))
+
+      test("a link works only in its own tenant", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const other = yield* setupTenant("Other")
+          yield* MagicLink.send(tenantId, "alice")
+          const token = yield* lastToken("alice@example.com")
+          expect(tagOf(yield* Effect.either(MagicLink.verify(other, token)))).toBe("Unauthorized")
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("ok")
+        }))
+
+      test("malformed tokens are refused", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          for (const bad of ["", "x", "a".repeat(44), "!".repeat(43), "a".repeat(10_000)]) {
+            expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, bad)))).toBe("Unauthorized")
+          }
+        }))
+
+      test("changing the e-mail address revokes links sent to the old one", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* MagicLink.send(tenantId, "alice")
+          const token = yield* lastToken("alice@example.com")
+          yield* Users.update(tenantId, "alice", { email: "alice@new.example.com" })
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("Unauthorized")
+        }))
+    })
+
+    describe("TOTP", () => {
+      const enrol = (tenantId: string, userId = "alice") =>
+        Effect.gen(function* () {
+          const { qrImage, secretKey } = yield* Totp.enable(tenantId, userId)
+          expect(qrImage.startsWith("data:image/png;base64,")).toBe(true)
+          const secret = base32Decode(secretKey)!
+          expect(secret).toHaveLength(20)
+          return secret
+        })
+      const codeAt = (secret: Uint8Array, offsetSteps = 0) =>
+        Effect.map(TestClockTime, (now) => totpAt(secret, now + offsetSteps * step))
+      const TestClockTime = Effect.clockWith((c) => c.currentTimeMillis)
+      const verify = (tenantId: string, code: string, userId = "alice") =>
+        Effect.map(Effect.either(Totp.verify(tenantId, userId, code)), tagOf)
+
+      test("a right code is accepted once; a replay is refused", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          const code = yield* codeAt(secret)
+          expect(yield* Totp.verify(tenantId, "alice", code)).toEqual({ userId: "alice", email: "alice@example.com" })
+          expect(yield* verify(tenantId, code)).toBe("Unauthorized")
+          // Still refused in the next step (it would be the T-1 code then).
+          yield* TestClock.adjust(Duration.millis(step))
+          expect(yield* verify(tenantId, code)).toBe("Unauthorized")
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("ok")
+        }))
+
+      test("one step of drift either way is accepted, two are refused", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          expect(yield* verify(tenantId, yield* codeAt(secret, -2))).toBe("Unauthorized")
+          expect(yield* verify(tenantId, yield* codeAt(secret, 2))).toBe("Unauthorized")
+          expect(yield* verify(tenantId, yield* codeAt(secret, -1))).toBe("ok")
+          yield* TestClock.adjust(Duration.millis(step * 5))
+          expect(yield* verify(tenantId, yield* codeAt(secret, 1))).toBe("ok")
+          // T+1 was used: the code of T (an earlier step) is now refused too.
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("Unauthorized")
+        }))
+
+      test("malformed codes are refused without error", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* enrol(tenantId)
+          for (const bad of ["", "12345", "1234567", "abcdef", "１２３４５６", "12 456", "x".repeat(5000)]) {
+            expect(yield* verify(tenantId, bad)).toBe("Unauthorized")
+          }
+        }), { totpFailureLimit: 100 })
+
+      test("after the failure limit even a right code is refused until the back-off ends", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          const right = yield* codeAt(secret)
+          const wrong = right === "000000" ? "111111" : "000000"
+          for (let i = 0; i < 10; i++) expect(yield* verify(tenantId, wrong)).toBe("Unauthorized")
+          const locked = yield* Effect.flip(Totp.verify(tenantId, "alice", right))
+          expect(locked._tag).toBe("TooManyRequests")
+          expect(locked._tag === "TooManyRequests" && locked.retryAfterSeconds).toBe(15 * 60)
+          yield* TestClock.adjust(Duration.minutes(14))
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("TooManyRequests")
+          yield* TestClock.adjust(Duration.minutes(1))
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("ok")
+          expect((yield* totpState(tenantId, "alice"))?.failures).toBe(0)
+        }))
+
+      test("a right code resets the failure count", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          const wrong = (yield* codeAt(secret)) === "000000" ? "111111" : "000000"
+          for (let i = 0; i < 9; i++) expect(yield* verify(tenantId, wrong)).toBe("Unauthorized")
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("ok")
+          for (let i = 0; i < 9; i++) expect(yield* verify(tenantId, wrong)).toBe("Unauthorized")
+          expect((yield* totpState(tenantId, "alice"))?.failures).toBe(9)
+        }))
+
+      test("failure limit and back-off are configurable", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          const wrong = (yield* codeAt(secret)) === "000000" ? "111111" : "000000"
+          for (let i = 0; i < 3; i++) expect(yield* verify(tenantId, wrong)).toBe("Unauthorized")
+          const locked = yield* Effect.flip(Totp.verify(tenantId, "alice", wrong))
+          expect(locked._tag === "TooManyRequests" && locked.retryAfterSeconds).toBe(60)
+        }), { totpFailureLimit: 3, totpBackoff: Duration.minutes(1) })
+
+      test("200 concurrent wrong codes are all counted", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          const wrong = (yield* codeAt(secret)) === "000000" ? "111111" : "000000"
+          const results = yield* Effect.all(
+            Array.from({ length: 200 }, () => verify(tenantId, wrong)),
+            { concurrency: "unbounded" }
+          )
+          expect(results.every((r) => r === "Unauthorized")).toBe(true)
+          expect((yield* totpState(tenantId, "alice"))?.failures).toBe(200)
+        }), { totpFailureLimit: 1000 })
+
+      test("of 200 concurrent wrong codes, exactly the limit are compared and the rest refused", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          const wrong = (yield* codeAt(secret)) === "000000" ? "111111" : "000000"
+          const results = yield* Effect.all(
+            Array.from({ length: 200 }, () => verify(tenantId, wrong)),
+            { concurrency: "unbounded" }
+          )
+          expect(results.filter((r) => r === "Unauthorized")).toHaveLength(10)
+          expect(results.filter((r) => r === "TooManyRequests")).toHaveLength(190)
+        }))
+
+      test("a pending enrolment does not replace the confirmed secret until confirmed", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const first = yield* enrol(tenantId)
+          expect(yield* verify(tenantId, yield* codeAt(first))).toBe("ok")
+          const second = yield* enrol(tenantId)
+          yield* TestClock.adjust(Duration.millis(step))
+          // The confirmed secret keeps working while the new one is pending.
+          expect(yield* verify(tenantId, yield* codeAt(first))).toBe("ok")
+          yield* TestClock.adjust(Duration.millis(step))
+          expect(yield* verify(tenantId, yield* codeAt(second))).toBe("ok")
+          yield* TestClock.adjust(Duration.millis(step))
+          // Confirmed: the new secret replaced the old one.
+          expect(yield* verify(tenantId, yield* codeAt(first))).toBe("Unauthorized")
+          expect(yield* verify(tenantId, yield* codeAt(second))).toBe("ok")
+        }))
+
+      test("disable erases the secret; codes are then refused", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          yield* Totp.disable(tenantId, "alice")
+          const state = yield* totpState(tenantId, "alice")
+          expect(state?.confirmedSecret).toBeUndefined()
+          expect(state?.pendingSecret).toBeUndefined()
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("Unauthorized")
+        }))
+
+      test("not enabled is Unauthorized, an unknown user NotFound", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          expect(yield* verify(tenantId, "123456")).toBe("Unauthorized")
+          expect(yield* verify(tenantId, "123456", "nobody")).toBe("NotFound")
+          expect(tagOf(yield* Effect.either(Totp.enable(tenantId, "nobody")))).toBe("NotFound")
+          expect(tagOf(yield* Effect.either(Totp.disable(tenantId, "nobody")))).toBe("NotFound")
+        }))
+
+      test("deleting a user erases its TOTP state", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* enrol(tenantId)
+          yield* Users.remove(tenantId, "alice")
+          expect(yield* totpState(tenantId, "alice")).toBeUndefined()
+        }))
+    })
+
+    describe("users", () => {
+      test("create, get, update, delete", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* setupTenant()
+          expect(yield* Users.create(tenantId, { userId: "dave" })).toEqual({ userId: "dave" })
+          expect(Object.keys(yield* Users.get(tenantId, "dave"))).toEqual(["userId"])
+          expect(tagOf(yield* Effect.either(Users.create(tenantId, { userId: "dave" })))).toBe("Conflict")
+          expect(yield* Users.update(tenantId, "dave", { email: "dave@example.com" })).toEqual({
+            userId: "dave",
+            email: "dave@example.com"
+          })
+          expect(yield* Users.update(tenantId, "dave", {})).toEqual({ userId: "dave", email: "dave@example.com" })
+          yield* Users.remove(tenantId, "dave")
+          expect(tagOf(yield* Effect.either(Users.get(tenantId, "dave")))).toBe("NotFound")
+          expect(tagOf(yield* Effect.either(Users.remove(tenantId, "dave")))).toBe("NotFound")
+          expect(tagOf(yield* Effect.either(Users.update(tenantId, "dave", { email: "x@example.com" })))).toBe(
+            "NotFound"
+          )
+        }))
+
+      test("tenants never see each other's users", () =>
+        Effect.gen(function* () {
+          const a = yield* setupTenant("A")
+          const b = yield* setupTenant("B")
+          yield* Users.create(a, { userId: "erin", email: "erin@example.com" })
+          expect(tagOf(yield* Effect.either(Users.get(b, "erin")))).toBe("NotFound")
+          expect(tagOf(yield* Effect.either(Users.remove(b, "erin")))).toBe("NotFound")
+          // The same id can exist in both tenants.
+          expect(tagOf(yield* Effect.either(Users.create(b, { userId: "erin" })))).toBe("ok")
+          expect(yield* Users.get(a, "erin")).toEqual({ userId: "erin", email: "erin@example.com" })
+        }))
+    })
+
+    describe("access tokens and tenant", () => {
+      test("the bootstrap token authenticates as ADMIN of its tenant; unknown tokens are Forbidden", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* setupTenant()
+          const principal = yield* Access.authenticate(`${adminToken}-Acme`)
+          expect(principal.tenantId).toBe(tenantId)
+          expect(principal.permissions).toEqual(["READ", "WRITE", "ADMIN"])
+          expect(tagOf(yield* Effect.either(Access.authenticate("wrong")))).toBe("Forbidden")
+          expect(tagOf(yield* Effect.either(Access.authenticate(undefined)))).toBe("Forbidden")
+        }))
+
+      test("a token cannot grant more than its own permissions; revocation is immediate", () =>
+        Effect.gen(function* () {
+          yield* setupTenant()
+          const admin = yield* Access.authenticate(`${adminToken}-Acme`)
+          const writer = yield* Tokens.create(admin, { tokenName: "writer", permissions: ["WRITE"] })
+          expect(writer.permissions).toEqual(["READ", "WRITE"])
+          expect(writer.tokenKey.startsWith("lgr_")).toBe(true)
+          const writerPrincipal = yield* Access.authenticate(writer.tokenKey)
+          expect(writerPrincipal.permissions).toEqual(["READ", "WRITE"])
+          expect(tagOf(yield* Effect.either(Access.require(writerPrincipal, "ADMIN")))).toBe("Forbidden")
+          expect(tagOf(yield* Effect.either(Tokens.create(writerPrincipal, { tokenName: "x", permissions: ["ADMIN"] })))).toBe(
+            "Forbidden"
+          )
+          const reader = yield* Tokens.create(writerPrincipal, { tokenName: "reader" })
+          expect(reader.permissions).toEqual(["READ"])
+          expect(reader.createdBy).toBe(writerPrincipal.tokenId)
+
+          const listed = yield* Tokens.list(admin)
+          expect(listed.data.map((t) => t.tokenName)).toEqual(["bootstrap", "writer", "reader"])
+          // The list shows public ids, never the bearer secret.
+          expect(listed.data.some((t) => t.tokenKey === writer.tokenKey)).toBe(false)
+          yield* Tokens.revoke(admin, writerPrincipal.tokenId)
+          expect(tagOf(yield* Effect.either(Access.authenticate(writer.tokenKey)))).toBe("Forbidden")
+          expect(tagOf(yield* Effect.either(Tokens.revoke(admin, writerPrincipal.tokenId)))).toBe("NotFound")
+          // The reader it created is unaffected.
+          expect(tagOf(yield* Effect.either(Access.authenticate(reader.tokenKey)))).toBe("ok")
+        }))
+
+      test("token list pages", () =>
+        Effect.gen(function* () {
+          yield* setupTenant()
+          const admin = yield* Access.authenticate(`${adminToken}-Acme`)
+          for (let i = 0; i < 4; i++) {
+            yield* TestClock.adjust(Duration.seconds(1))
+            yield* Tokens.create(admin, { tokenName: `t${i}` })
+          }
+          const first = yield* Tokens.list(admin, { size: 2, page: 1 })
+          expect(first.data.map((t) => t.tokenName)).toEqual(["bootstrap", "t0"])
+          expect(first.paging).toEqual({ previous: "", next: "/v1/tokens?size=2&page=2" })
+          const last = yield* Tokens.list(admin, { size: 2, page: 3 })
+          expect(last.data.map((t) => t.tokenName)).toEqual(["t3"])
+          expect(last.paging).toEqual({ previous: "/v1/tokens?size=2&page=2", next: "" })
+        }))
+
+      test("tokens of one tenant cannot revoke another's", () =>
+        Effect.gen(function* () {
+          yield* setupTenant("A")
+          yield* setupTenant("B")
+          const a = yield* Access.authenticate(`${adminToken}-A`)
+          const b = yield* Access.authenticate(`${adminToken}-B`)
+          expect(tagOf(yield* Effect.either(Tokens.revoke(b, a.tokenId)))).toBe("NotFound")
+          expect((yield* Tokens.list(b)).data).toHaveLength(1)
+        }))
+
+      test("the tenant is complete and its callback URL can be set", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* setupTenant()
+          const tenant = yield* Tenants.get(tenantId)
+          expect(tenant).toMatchObject({ tenantId, tenantName: "Acme", activated: true })
+          expect(Object.values(tenant.companyInfo).every((v) => v === "")).toBe(true)
+          const updated = yield* Tenants.update(tenantId, { callbackUrl: "https://new.example.com/in/{}" })
+          expect(updated.callbackUrl).toBe("https://new.example.com/in/{}")
+          expect((yield* Tenants.get(tenantId)).callbackUrl).toBe("https://new.example.com/in/{}")
+        }))
+    })
+  })
