@@ -4,7 +4,7 @@
  * the HTTP layer does, on Effect's TestClock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either, TestClock } from "effect"
+import { Duration, Effect, Either, type Layer, TestClock } from "effect"
 import type { PolicySettings } from "../../src/domain/policies.js"
 import { base32Decode, totpAt } from "../../src/crypto/otp.js"
 import * as Access from "../../src/operations/Access.js"
@@ -19,7 +19,7 @@ import { adminToken, lastToken, services, setupTenant, type StorageLayer, totpSt
 const start = Date.UTC(2026, 0, 1)
 const step = 30_000
 
-type Provided = Effect.Effect.Context<ReturnType<typeof services>>
+type Provided = Layer.Layer.Success<ReturnType<typeof services>>
 
 const tagOf = <A, E extends { readonly _tag: string }>(e: Either.Either<A, E>) =>
   Either.isRight(e) ? "ok" : e.left._tag
@@ -38,10 +38,11 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
         }).pipe(Effect.provide(services(makeStorage(), policies)))
       )
 
-    const withUser = (userId = "alice", email: string | undefined = "alice@example.com") =>
+    // `null`: a user without an e-mail address.
+    const withUser = (userId = "alice", email: string | null = "alice@example.com") =>
       Effect.gen(function* () {
         const tenantId = yield* setupTenant()
-        yield* Users.create(tenantId, email === undefined ? { userId } : { userId, email })
+        yield* Users.create(tenantId, email === null ? { userId } : { userId, email })
         return tenantId
       })
 
@@ -125,7 +126,7 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
 
       test("send refuses a user without e-mail (400), an unknown user (404), a tenant without callback (400)", () =>
         Effect.gen(function* () {
-          const tenantId = yield* withUser("bob", undefined)
+          const tenantId = yield* withUser("bob", null)
           expect(tagOf(yield* Effect.either(MagicLink.send(tenantId, "bob")))).toBe("InvalidPayload")
           expect(tagOf(yield* Effect.either(MagicLink.send(tenantId, "nobody")))).toBe("NotFound")
           const bare = yield* Tenants.ensure({ name: "Bare", accessToken: `${adminToken}-bare` })
@@ -381,6 +382,7 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
         Effect.gen(function* () {
           yield* setupTenant()
           const admin = yield* Access.authenticate(`${adminToken}-Acme`)
+          yield* TestClock.adjust(Duration.seconds(1))
           const writer = yield* Tokens.create(admin, { tokenName: "writer", permissions: ["WRITE"] })
           expect(writer.permissions).toEqual(["READ", "WRITE"])
           expect(writer.tokenKey.startsWith("lgr_")).toBe(true)
@@ -390,6 +392,7 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           expect(tagOf(yield* Effect.either(Tokens.create(writerPrincipal, { tokenName: "x", permissions: ["ADMIN"] })))).toBe(
             "Forbidden"
           )
+          yield* TestClock.adjust(Duration.seconds(1))
           const reader = yield* Tokens.create(writerPrincipal, { tokenName: "reader" })
           expect(reader.permissions).toEqual(["READ"])
           expect(reader.createdBy).toBe(writerPrincipal.tokenId)

@@ -1,0 +1,35 @@
+/**
+ * The cryptography of the service: one-time passwords, key URIs, token encoding and hashing,
+ * sealing of secrets at rest, and QR images.
+ *
+ * @since 0.0.0
+ */
+export {
+  base32Decode,
+  base32Encode,
+  type HashAlgorithm,
+  hotp,
+  type OtpOptions,
+  TOTP_DIGITS,
+  TOTP_MIN_SECRET_BYTES,
+  TOTP_PERIOD_SECONDS,
+  totpAt,
+  type TotpOptions,
+  totpStep,
+  verifyTotp
+} from "./otp.js"
+export { totpKeyUri, type TotpKeyUriParts } from "./keyUri.js"
+export { constantTimeEqual, encodeToken, hashToken, isWellFormedToken } from "./tokens.js"
+export {
+  type Keyring,
+  KeyringError,
+  makeSealer,
+  parseKeyring,
+  sealedKeyId,
+  SealError,
+  type SealFailure,
+  Sealer,
+  type SealerService,
+  validateKeyring
+} from "./Sealer.js"
+export { QrError, qrPng, qrPngDataUri } from "./qr.js"
