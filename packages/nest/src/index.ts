@@ -1,5 +1,18 @@
 /**
  * `@lagrello/nest`: the NestJS module for Lagrello.
+ *
+ * - `LagrelloModule.forRoot` / `forRootAsync` serves the Lagrello v1 API and provides
+ *   `LagrelloService` for in-process calls.
+ *
  * @since 0.0.0
  */
-export {}
+export { LagrelloBearerGuard } from "./http/bearer.guard.js"
+export { LagrelloDefect } from "./http/errors.js"
+export { LagrelloExceptionFilter } from "./http/exception.filter.js"
+export { CurrentPrincipal, RequirePermission } from "./http/principal.js"
+export { LAGRELLO_OPTIONS } from "./lagrello.module-definition.js"
+export { LagrelloModule } from "./lagrello.module.js"
+export { LagrelloService, TenantOperations } from "./lagrello.service.js"
+export type { LagrelloModuleExtras, LagrelloModuleOptions, MailOption, StorageOption } from "./options.js"
+export { createLagrelloContext, LAGRELLO_CONTEXT, layerFromOptions } from "./runtime.js"
+export type { LagrelloContext, LagrelloRuntime, LagrelloServices } from "./runtime.js"

@@ -1,0 +1,48 @@
+/**
+ * The one exception filter of the v1 routes: every typed error becomes its status with a
+ * `{errorType, message}` body (and `Retry-After` for TooManyRequests); Nest's own HTTP exceptions
+ * keep their status in the same shape; anything else is a 500 with a generic message, logged with
+ * its cause (never with the request, which may hold secrets).
+ *
+ * @since 0.0.0
+ */
+import type { ArgumentsHost, ExceptionFilter } from "@nestjs/common"
+import { Catch, HttpException, Logger } from "@nestjs/common"
+import { HttpAdapterHost } from "@nestjs/core"
+import { Cause } from "effect"
+import { errorTypeOfStatus, isLagrelloError, LagrelloDefect, statusOf } from "./errors.js"
+
+const internal = { errorType: "Internal", message: "The server failed to answer this request; it has been logged" }
+
+/** @since 0.0.0 */
+@Catch()
+export class LagrelloExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger("Lagrello")
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const adapter = this.adapterHost.httpAdapter
+    const response: unknown = host.switchToHttp().getResponse()
+    if (isLagrelloError(exception)) {
+      if (exception._tag === "TooManyRequests") {
+        adapter.setHeader(response, "Retry-After", String(exception.retryAfterSeconds))
+      }
+      adapter.reply(response, { errorType: exception._tag, message: exception.message }, statusOf[exception._tag]!)
+      return
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus()
+      const errorType = errorTypeOfStatus(status)
+      const message = status === 404 ? "No such endpoint" : exception.message
+      adapter.reply(response, { errorType, message }, status >= 500 ? status : status === 404 ? 404 : 400)
+      return
+    }
+    if (exception instanceof LagrelloDefect) {
+      this.logger.error(`Defect while answering a request:\n${Cause.pretty(exception.cause)}`)
+    } else {
+      this.logger.error("Unexpected error while answering a request", exception instanceof Error ? exception.stack : String(exception))
+    }
+    adapter.reply(response, internal, 500)
+  }
+}

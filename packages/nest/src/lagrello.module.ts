@@ -1,0 +1,90 @@
+/**
+ * `LagrelloModule`: serves the Lagrello v1 API from a NestJS application and provides
+ * `LagrelloService`.
+ *
+ * ```ts
+ * LagrelloModule.forRoot({
+ *   storage: { sqlite: "./data/lagrello.db" },
+ *   encryptionKeys: process.env.LAGRELLO_ENCRYPTION_KEY!,
+ *   bootstrap: { tenantName: "Acme", accessToken: process.env.LAGRELLO_ACCESS_TOKEN! }
+ * })
+ * ```
+ *
+ * @since 0.0.0
+ */
+import type { DynamicModule } from "@nestjs/common"
+import { Module } from "@nestjs/common"
+import { RouterModule } from "@nestjs/core"
+import { LagrelloAdapterSetup } from "./http/adapter.js"
+import { AuthController } from "./http/controllers/auth.controller.js"
+import { ImagesController } from "./http/controllers/images.controller.js"
+import { NotFoundController } from "./http/controllers/not-found.controller.js"
+import { TenantController } from "./http/controllers/tenant.controller.js"
+import { TokensController } from "./http/controllers/tokens.controller.js"
+import { UsersController } from "./http/controllers/users.controller.js"
+import { LagrelloRunner } from "./http/runner.js"
+import {
+  ASYNC_OPTIONS_TYPE,
+  ConfigurableModuleClass,
+  LAGRELLO_EXTRAS,
+  LAGRELLO_OPTIONS,
+  OPTIONS_TYPE
+} from "./lagrello.module-definition.js"
+import { LagrelloService } from "./lagrello.service.js"
+import { LagrelloLifecycle } from "./lifecycle.js"
+import type { LagrelloModuleExtras, LagrelloModuleOptions } from "./options.js"
+import { createLagrelloContext, LAGRELLO_CONTEXT } from "./runtime.js"
+
+// Order matters on Express: the auth routes (`/v1/users/email`) before `/v1/users/:userId`, and
+// the catch-all last.
+const controllers = [
+  AuthController,
+  UsersController,
+  TenantController,
+  TokensController,
+  ImagesController,
+  NotFoundController
+]
+
+const withRoutes = (definition: DynamicModule, extras: LagrelloModuleExtras): DynamicModule => {
+  const extrasProvider = { provide: LAGRELLO_EXTRAS, useValue: extras }
+  const providers = [...(definition.providers ?? []), extrasProvider]
+  if (extras.routes === false) return { ...definition, providers }
+  const prefix = (extras.prefix ?? "").replace(/^\/+|\/+$/g, "")
+  return {
+    ...definition,
+    providers,
+    controllers,
+    imports: [
+      ...(definition.imports ?? []),
+      ...(prefix ? [RouterModule.register([{ path: prefix, module: LagrelloModule }])] : [])
+    ]
+  }
+}
+
+/** @since 0.0.0 */
+@Module({
+  providers: [
+    {
+      provide: LAGRELLO_CONTEXT,
+      useFactory: (options: LagrelloModuleOptions) => createLagrelloContext(options),
+      inject: [LAGRELLO_OPTIONS]
+    },
+    LagrelloService,
+    LagrelloRunner,
+    LagrelloLifecycle,
+    LagrelloAdapterSetup
+  ],
+  exports: [LagrelloService, LAGRELLO_CONTEXT]
+})
+export class LagrelloModule extends ConfigurableModuleClass {
+  /** The module with its options given directly. */
+  static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    return withRoutes(super.forRoot(options), options)
+  }
+
+  /** The module with its options from a factory (e.g. from `ConfigService`). */
+  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withRoutes(super.forRootAsync(options), options)
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `LagrelloService`: the core operations as Promise methods, for applications that call Lagrello
+ * in-process instead of over HTTP. Failures reject with the core's typed errors (`NotFound`,
+ * `Unauthorized`, `TooManyRequests`, ...: `Error` subclasses with a `_tag`).
+ *
+ * @since 0.0.0
+ */
+import type {
+  CreateTokenRequest,
+  CreateUserRequest,
+  Principal,
+  UpdateTenantRequest,
+  UpdateUserRequest
+} from "@lagrello/core"
+import { Access, MagicLink, Tenants, Tokens, Totp, Users } from "@lagrello/core"
+import { Inject, Injectable } from "@nestjs/common"
+import type { Effect } from "effect"
+import { valueOrThrow } from "./http/errors.js"
+import type { LagrelloContext, LagrelloRuntime, LagrelloServices } from "./runtime.js"
+import { LAGRELLO_CONTEXT } from "./runtime.js"
+
+/**
+ * The operations of one tenant.
+ * @since 0.0.0
+ */
+export class TenantOperations {
+  constructor(
+    private readonly service: LagrelloService,
+    readonly tenantId: string
+  ) {}
+
+  createUser = (request: CreateUserRequest) => this.service.run(Users.create(this.tenantId, request))
+  getUser = (userId: string) => this.service.run(Users.get(this.tenantId, userId))
+  updateUser = (userId: string, request: UpdateUserRequest) =>
+    this.service.run(Users.update(this.tenantId, userId, request))
+  deleteUser = (userId: string) => this.service.run(Users.remove(this.tenantId, userId))
+
+  /** E-mails the user a single-use sign-in link (through the outbox). */
+  sendMagicLink = (userId: string) => this.service.run(MagicLink.send(this.tenantId, userId))
+  /** Exchanges a magic-link token for its user, once. */
+  verifyMagicLink = (token: string) => this.service.run(MagicLink.verify(this.tenantId, token))
+  /** Starts TOTP enrolment: the secret and its QR image (pending until a code is verified). */
+  enableTotp = (userId: string) => this.service.run(Totp.enable(this.tenantId, userId))
+  disableTotp = (userId: string) => this.service.run(Totp.disable(this.tenantId, userId))
+  /** Checks a TOTP code: the user when right, else rejects with Unauthorized / TooManyRequests. */
+  verifyTotp = (userId: string, code: string) => this.service.run(Totp.verify(this.tenantId, userId, code))
+
+  getTenant = () => this.service.run(Tenants.get(this.tenantId))
+  updateTenant = (request: UpdateTenantRequest) => this.service.run(Tenants.update(this.tenantId, request))
+}
+
+/** @since 0.0.0 */
+@Injectable()
+export class LagrelloService {
+  /** The Effect runtime providing every service the core needs. */
+  readonly runtime: LagrelloRuntime
+  private readonly defaultTenant: TenantOperations | undefined
+
+  constructor(@Inject(LAGRELLO_CONTEXT) context: LagrelloContext) {
+    this.runtime = context.runtime
+    this.defaultTenant =
+      context.defaultTenantId === undefined ? undefined : new TenantOperations(this, context.defaultTenantId)
+  }
+
+  /** Runs a core program; resolves with its value or rejects with its typed error. */
+  async run<A, E>(program: Effect.Effect<A, E, LagrelloServices>): Promise<A> {
+    return valueOrThrow(await this.runtime.runPromiseExit(program))
+  }
+
+  /** The operations of a tenant by id. */
+  forTenant(tenantId: string): TenantOperations {
+    return new TenantOperations(this, tenantId)
+  }
+
+  /** The operations of the tenant of the `bootstrap` option. */
+  get tenant(): TenantOperations {
+    if (!this.defaultTenant) throw new Error("LagrelloService.tenant needs the bootstrap option; use forTenant(id)")
+    return this.defaultTenant
+  }
+
+  /** Resolves an access token into its principal (tenant and permissions), or rejects with Forbidden. */
+  authenticate = (accessToken: string) => this.run(Access.authenticate(accessToken))
+  createToken = (principal: Principal, request: CreateTokenRequest) => this.run(Tokens.create(principal, request))
+  listTokens = (principal: Principal, options?: Tokens.ListOptions) => this.run(Tokens.list(principal, options))
+  revokeToken = (principal: Principal, tokenId: string) => this.run(Tokens.revoke(principal, tokenId))
+}

@@ -1,0 +1,109 @@
+/**
+ * The one Effect runtime of the module: built once from the options' layers, shared by the
+ * controllers, the guard and `LagrelloService`, and disposed on application shutdown (closing the
+ * database and the SMTP pool, stopping the outbox worker).
+ *
+ * @since 0.0.0
+ */
+import type { Keyring, MailTransport } from "@lagrello/core"
+import {
+  layerDevMailbox,
+  layerMemory,
+  layerOutboxWorker,
+  parseKeyring,
+  Policies,
+  Sealer,
+  SecureRandom,
+  Storage,
+  Tenants
+} from "@lagrello/core"
+import { layerSqlite } from "@lagrello/core/sqlite"
+import { layerSmtp } from "@lagrello/core/smtp"
+import { Effect, Either, Layer, ManagedRuntime } from "effect"
+import type { LagrelloModuleOptions } from "./options.js"
+
+/**
+ * The services every core operation may need.
+ * @since 0.0.0
+ */
+export type LagrelloServices = Storage | Sealer | SecureRandom | Policies | MailTransport
+
+/** @since 0.0.0 */
+export type LagrelloRuntime = ManagedRuntime.ManagedRuntime<LagrelloServices, unknown>
+
+/**
+ * What the module builds at start: the runtime, and the tenant of the `bootstrap` option.
+ * @since 0.0.0
+ */
+export interface LagrelloContext {
+  readonly runtime: LagrelloRuntime
+  readonly defaultTenantId: string | undefined
+}
+
+/** @since 0.0.0 */
+export const LAGRELLO_CONTEXT = Symbol.for("@lagrello/nest/context")
+
+const keyringOf = (keys: string | Keyring): Keyring => {
+  if (typeof keys !== "string") return keys
+  const parsed = parseKeyring(keys)
+  if (Either.isLeft(parsed)) throw new Error(`Lagrello encryptionKeys: ${parsed.left.message}`)
+  return parsed.right
+}
+
+/**
+ * The layer of every service, from the module options.
+ * @since 0.0.0
+ */
+export const layerFromOptions = (options: LagrelloModuleOptions): Layer.Layer<LagrelloServices, unknown> => {
+  const storage =
+    "sqlite" in options.storage
+      ? layerSqlite({ filename: options.storage.sqlite })
+      : "memory" in options.storage
+        ? layerMemory
+        : options.storage.layer
+  const mail = options.mail && "smtp" in options.mail ? layerSmtp(options.mail.smtp) : layerDevMailbox
+  const services = Layer.mergeAll(
+    storage,
+    Sealer.layer(keyringOf(options.encryptionKeys)),
+    SecureRandom.Live,
+    Policies.layer(options.policies ?? {}),
+    mail
+  )
+  if (options.outbox?.enabled === false) return services
+  const worker = layerOutboxWorker(
+    options.outbox?.pollIntervalMillis === undefined ? {} : { pollInterval: options.outbox.pollIntervalMillis }
+  )
+  return Layer.provideMerge(worker, services)
+}
+
+/**
+ * Builds the runtime (opening the database, running migrations) and applies `bootstrap`.
+ * Rejects when a layer cannot be built, so a misconfigured application fails at start.
+ * @since 0.0.0
+ */
+export const createLagrelloContext = async (options: LagrelloModuleOptions): Promise<LagrelloContext> => {
+  const runtime: LagrelloRuntime = ManagedRuntime.make(layerFromOptions(options))
+  try {
+    await runtime.runtime()
+    const bootstrap = options.bootstrap
+    const defaultTenantId = bootstrap
+      ? await runtime.runPromise(
+          Effect.map(
+            Tenants.ensure({
+              name: bootstrap.tenantName,
+              accessToken: bootstrap.accessToken,
+              callbackUrl: bootstrap.callbackUrl
+            }),
+            (tenant) => tenant.tenantId
+          )
+        )
+      : undefined
+    return { runtime, defaultTenantId }
+  } catch (error) {
+    await runtime.dispose()
+    throw error
+  }
+}
+
+/** Re-exported for custom layers. @since 0.0.0 */
+export { Storage }
