@@ -10,6 +10,7 @@ import { Permission } from "./permissions.js"
 
 // Control characters (U+0000-U+001F, U+007F) are refused in identifiers: they break logs and
 // headers and no legitimate id needs them.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const noControlCharacters = /^[^\u0000-\u001F\u007F]*$/
 
 /**
