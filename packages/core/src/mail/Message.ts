@@ -51,3 +51,12 @@ export const magicLinkMessage = (options: {
     ].join("\n")
   }
 }
+
+const LINK = /https?:\/\/[^\s<>"']+/g
+
+/**
+ * The http(s) links in a message's text body, in order and without repeats: what the development
+ * mailbox shows of a message. They are live credentials: never log them anywhere else.
+ * @since 0.0.0
+ */
+export const messageLinks = (message: MailMessage): ReadonlyArray<string> => [...new Set(message.text.match(LINK) ?? [])]

@@ -1,0 +1,308 @@
+/**
+ * The delivery worker of the transactional outbox (SPEC 4.2, checklist 25, 27).
+ *
+ * Operations write a message to the outbox in the same transaction as its link; the worker
+ * delivers it through the {@link MailTransport}:
+ *
+ * - It leases due messages with `Storage.claimOutbox`: a leased message is invisible to other
+ *   workers until the lease ends, so a worker may run in every replica on one database and each
+ *   message is delivered once. Nothing else coordinates the workers.
+ * - A message whose link has expired is dropped (`expired`), never sent.
+ * - A transient failure (server down, timeout, 4xx) is retried with exponential back-off
+ *   (1 s, 2 s, 4 s, ... capped at 5 minutes) up to `maxAttempts` attempts; a permanent one (5xx
+ *   reply to the message) or the last attempt ends it as `failed` (the dead letter). A retry that
+ *   could only come after the link expires drops the message as `expired` at once.
+ * - Each message's processing is uninterruptible: a worker that is stopped finishes the sends in
+ *   flight and releases the leases of the messages it had not started (graceful shutdown).
+ *
+ * Logs name the message id and the error, never the recipient, the body or the link.
+ *
+ * @since 0.0.0
+ */
+import { Cause, Clock, Duration, Effect, Either, Layer, Random } from "effect"
+import type { Unavailable } from "../domain/errors.js"
+import type { Sealer } from "../crypto/Sealer.js"
+import type { OutboxRecord } from "../storage/Storage.js"
+import { Storage } from "../storage/Storage.js"
+import { MailTransport } from "./MailTransport.js"
+import { openOutboxMessage } from "./OutboxMessage.js"
+
+/**
+ * The retry schedule of transient failures: the n-th retry waits `initial * 2^(n-1)`, at most
+ * `max`.
+ * @since 0.0.0
+ */
+export interface BackoffOptions {
+  /** The wait after the first failed attempt. Default 1 second. */
+  readonly initial?: Duration.DurationInput | undefined
+  /** The longest wait. Default 5 minutes. */
+  readonly max?: Duration.DurationInput | undefined
+  /**
+   * Spread the retries of messages that failed together: each wait becomes a random time between
+   * half of it and all of it. Default false (the lease already keeps workers apart).
+   */
+  readonly jitter?: boolean | undefined
+}
+
+/**
+ * How one delivery pass works. Every setting has a documented default.
+ * @since 0.0.0
+ */
+export interface DeliveryOptions {
+  /** The most messages one pass leases. Default 10. */
+  readonly batchSize?: number | undefined
+  /**
+   * How long a leased message stays invisible to other workers. It must outlast the processing
+   * of a whole batch (`batchSize / concurrency` sends in a row, each bounded by the transport's
+   * send timeout: 60 s for SMTP), else another worker may send the message again. Default
+   * 5 minutes.
+   */
+  readonly lease?: Duration.DurationInput | undefined
+  /** Messages of a batch sent at the same time (the SMTP pool has several connections). Default 5. */
+  readonly concurrency?: number | undefined
+  /** Attempts before a message that keeps failing is given up (`failed`). Default 8. */
+  readonly maxAttempts?: number | undefined
+  readonly backoff?: BackoffOptions | undefined
+}
+
+/**
+ * The options of the worker loop: a pass's, and the wait between passes.
+ * @since 0.0.0
+ */
+export interface OutboxWorkerOptions extends DeliveryOptions {
+  /** The wait after a pass that did not fill its batch. Default 500 ms. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+}
+
+/**
+ * What one pass did. `claimed` also counts messages whose outcome could not be recorded (the
+ * storage failed after the attempt: logged, and the message is retried once its lease ends).
+ * @since 0.0.0
+ */
+export interface DeliveryReport {
+  readonly claimed: number
+  readonly sent: number
+  readonly retried: number
+  readonly expired: number
+  readonly failed: number
+}
+
+interface Settings {
+  readonly batchSize: number
+  readonly leaseMillis: number
+  readonly concurrency: number
+  readonly maxAttempts: number
+  readonly initialMillis: number
+  readonly maxMillis: number
+  readonly jitter: boolean
+  readonly pollInterval: Duration.Duration
+}
+
+const positiveInteger = (value: number | undefined, fallback: number): number => {
+  const n = value ?? fallback
+  return Number.isSafeInteger(n) && n >= 1 ? n : Number.NaN
+}
+
+const delayMillis = (attempt: number, initialMillis: number, maxMillis: number): number =>
+  Math.min(maxMillis, initialMillis * 2 ** Math.max(0, attempt - 1))
+
+const settingsOf = (options: OutboxWorkerOptions): Effect.Effect<Settings> => {
+  const settings: Settings = {
+    batchSize: positiveInteger(options.batchSize, 10),
+    leaseMillis: Duration.toMillis(options.lease ?? Duration.minutes(5)),
+    concurrency: positiveInteger(options.concurrency, 5),
+    maxAttempts: positiveInteger(options.maxAttempts, 8),
+    initialMillis: Duration.toMillis(options.backoff?.initial ?? Duration.seconds(1)),
+    maxMillis: Duration.toMillis(options.backoff?.max ?? Duration.minutes(5)),
+    jitter: options.backoff?.jitter ?? false,
+    pollInterval: Duration.decode(options.pollInterval ?? Duration.millis(500))
+  }
+  const invalid = (["batchSize", "concurrency", "maxAttempts"] as const).filter((k) => Number.isNaN(settings[k]))
+  if (invalid.length > 0) {
+    return Effect.dieMessage(`Outbox worker: ${invalid.join(", ")} must be a positive integer`)
+  }
+  if (!(settings.leaseMillis > 0 && Number.isFinite(settings.leaseMillis))) {
+    return Effect.dieMessage("Outbox worker: the lease must be a positive, finite duration")
+  }
+  if (!(settings.initialMillis > 0 && settings.maxMillis >= settings.initialMillis && Number.isFinite(settings.maxMillis))) {
+    return Effect.dieMessage("Outbox worker: the back-off must have 0 < initial <= max, both finite")
+  }
+  return Effect.succeed(settings)
+}
+
+/**
+ * The wait before the next attempt after `attempt` failed attempts (1 for the first): `initial *
+ * 2^(attempt-1)`, at most `max` (without jitter).
+ * @since 0.0.0
+ */
+export const backoffDelay = (attempt: number, backoff: BackoffOptions = {}): Duration.Duration => {
+  const initial = Duration.toMillis(backoff.initial ?? Duration.seconds(1))
+  const max = Duration.toMillis(backoff.max ?? Duration.minutes(5))
+  return Duration.millis(delayMillis(attempt, initial, max))
+}
+
+type Outcome = "sent" | "retried" | "expired" | "failed" | "unrecorded"
+
+const retryDelayMillis = (attempt: number, settings: Settings): Effect.Effect<number> => {
+  const delay = delayMillis(attempt, settings.initialMillis, settings.maxMillis)
+  return settings.jitter
+    ? Effect.map(Random.nextRange(delay / 2, delay), Math.round)
+    : Effect.succeed(delay)
+}
+
+/** One leased message: drop, open, send, record. Never fails: storage errors are logged. */
+const processMessage = (
+  record: OutboxRecord,
+  settings: Settings
+): Effect.Effect<Outcome, never, Storage | Sealer | MailTransport> =>
+  Effect.gen(function* () {
+    const storage = yield* Storage
+    const transport = yield* MailTransport
+    const now = yield* Clock.currentTimeMillis
+    if (record.expiresAt <= now) {
+      yield* storage.finishOutbox(record.id, "expired", "link expired before delivery")
+      yield* Effect.logWarning("Outbox: message dropped, its link expired before delivery")
+      return "expired"
+    }
+    const opened = yield* Effect.either(openOutboxMessage(record))
+    if (Either.isLeft(opened)) {
+      yield* storage.finishOutbox(record.id, "failed", opened.left.message)
+      yield* Effect.logError(`Outbox: message given up: ${opened.left.message}`)
+      return "failed"
+    }
+    const sent = yield* Effect.either(transport.send(opened.right))
+    if (Either.isRight(sent)) {
+      yield* storage.markOutboxSent(record.id, yield* Clock.currentTimeMillis)
+      yield* Effect.logDebug("Outbox: message sent")
+      return "sent"
+    }
+    const error = sent.left
+    if (error.permanent || record.attempts >= settings.maxAttempts) {
+      const why = error.permanent ? "refused" : `failed ${record.attempts} times`
+      yield* storage.finishOutbox(record.id, "failed", error.message)
+      yield* Effect.logError(`Outbox: message given up (${why}): ${error.message}`)
+      return "failed"
+    }
+    const after = yield* Clock.currentTimeMillis
+    const nextAttemptAt = after + (yield* retryDelayMillis(record.attempts, settings))
+    if (nextAttemptAt >= record.expiresAt) {
+      yield* storage.finishOutbox(record.id, "expired", `link expires before the next attempt; last error: ${error.message}`)
+      yield* Effect.logWarning(`Outbox: message dropped, its link expires before the next attempt: ${error.message}`)
+      return "expired"
+    }
+    yield* storage.retryOutbox(record.id, nextAttemptAt, error.message)
+    yield* Effect.logWarning(
+      `Outbox: attempt ${record.attempts} failed, next in ${Duration.format(Duration.millis(nextAttemptAt - after))}: ${error.message}`
+    )
+    return "retried"
+  }).pipe(
+    Effect.catchTag("Unavailable", (error) =>
+      Effect.as(Effect.logError(`Outbox: the outcome could not be recorded: ${error.message}`), "unrecorded" as const)
+    ),
+    Effect.annotateLogs({ outboxMessage: record.id, attempt: record.attempts })
+  )
+
+/**
+ * Gives back the leases of messages that were claimed but not started, so that any worker takes
+ * them at once. The claim counted an attempt for them: `retryOutbox` cannot take it back.
+ */
+const release = (records: ReadonlyArray<OutboxRecord>) =>
+  Effect.gen(function* () {
+    if (records.length === 0) return
+    const storage = yield* Storage
+    yield* Effect.forEach(
+      records,
+      (record) =>
+        storage
+          .retryOutbox(record.id, record.nextAttemptAt, record.lastError ?? "released unsent: the worker stopped")
+          .pipe(Effect.catchTag("Unavailable", () => Effect.void)),
+      { discard: true }
+    )
+    yield* Effect.logInfo(`Outbox: released ${records.length} unsent message(s)`)
+  })
+
+const runPass = (settings: Settings): Effect.Effect<DeliveryReport, Unavailable, Storage | Sealer | MailTransport> =>
+  // The lease is taken uninterruptibly, so that a stop never loses track of leased messages.
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      const storage = yield* Storage
+      const claimed = yield* storage.claimOutbox(yield* Clock.currentTimeMillis, settings.leaseMillis, settings.batchSize)
+      const started = new Set<string>()
+      const outcomes = yield* restore(
+        Effect.forEach(
+          claimed,
+          (record) =>
+            // Uninterruptible from its first step: once started, a message is sent and recorded
+            // even when the worker is being stopped.
+            Effect.uninterruptible(
+              Effect.zipRight(
+                Effect.sync(() => started.add(record.id)),
+                processMessage(record, settings)
+              )
+            ),
+          { concurrency: settings.concurrency }
+        )
+      ).pipe(
+        // Stopped (or a defect) before some were started: give their leases back.
+        Effect.ensuring(Effect.suspend(() => release(claimed.filter((record) => !started.has(record.id)))))
+      )
+      const count = (outcome: Outcome) => outcomes.filter((o) => o === outcome).length
+      return {
+        claimed: claimed.length,
+        sent: count("sent"),
+        retried: count("retried"),
+        expired: count("expired"),
+        failed: count("failed")
+      }
+    })
+  )
+
+/**
+ * One delivery pass: leases up to `batchSize` due messages and processes them (see the module
+ * documentation), `concurrency` at a time. Fails only when the messages cannot be leased; a
+ * storage failure on one message is logged and leaves it to be retried when its lease ends.
+ * All times come from Effect's `Clock`.
+ * @since 0.0.0
+ */
+export const deliverDue = (
+  options: DeliveryOptions = {}
+): Effect.Effect<DeliveryReport, Unavailable, Storage | Sealer | MailTransport> =>
+  Effect.flatMap(settingsOf(options), runPass)
+
+const loop = (settings: Settings): Effect.Effect<never, never, Storage | Sealer | MailTransport> => {
+  const pass = runPass(settings).pipe(
+    Effect.map((report) => report.claimed >= settings.batchSize),
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.interrupt
+        : Effect.as(Effect.logError("Outbox: a delivery pass failed; trying again later", cause), false)
+    )
+  )
+  return Effect.forever(
+    Effect.flatMap(pass, (full) => (full ? Effect.yieldNow() : Effect.sleep(settings.pollInterval)))
+  ).pipe(Effect.annotateLogs({ service: "outbox-worker" }))
+}
+
+/**
+ * The worker loop: a pass, then another at once if it filled its batch, else after
+ * `pollInterval`. A pass that fails (the database is unreachable) is logged and the loop goes
+ * on after `pollInterval`: it never ends by itself. Interrupting it lets the sends in flight
+ * finish and releases the other leased messages. Options out of range are a defect.
+ * @since 0.0.0
+ */
+export const runOutboxWorker = (
+  options: OutboxWorkerOptions = {}
+): Effect.Effect<never, never, Storage | Sealer | MailTransport> => Effect.flatMap(settingsOf(options), loop)
+
+/**
+ * The outbox worker as a scoped layer: building it checks the options (out of range: a defect,
+ * when the layer is built) and forks {@link runOutboxWorker}; closing the layer's scope stops it
+ * gracefully (sends in flight finish first, the other leases are released). Run it in every
+ * replica: the leases keep them from sending a message twice.
+ * @since 0.0.0
+ * @category layers
+ */
+export const layerOutboxWorker = (
+  options: OutboxWorkerOptions = {}
+): Layer.Layer<never, never, Storage | Sealer | MailTransport> =>
+  Layer.scopedDiscard(Effect.flatMap(settingsOf(options), (settings) => Effect.forkScoped(loop(settings))))

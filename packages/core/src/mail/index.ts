@@ -1,0 +1,20 @@
+/**
+ * Mail: the messages, the transport port, the development mailbox and the outbox worker. The
+ * SMTP transport is the separate entry point `@lagrello/core/smtp` (it loads nodemailer).
+ *
+ * @since 0.0.0
+ */
+export { devMailboxAnnotation, layerDevMailbox, type MailboxEntry, readMailbox } from "./DevMailbox.js"
+export { MailDeliveryError, MailTransport, type MailTransportService } from "./MailTransport.js"
+export { MailMessage, magicLinkMessage, messageLinks } from "./Message.js"
+export { openOutboxMessage, sealOutboxMessage, UnreadableMessage } from "./OutboxMessage.js"
+export {
+  backoffDelay,
+  type BackoffOptions,
+  deliverDue,
+  type DeliveryOptions,
+  type DeliveryReport,
+  layerOutboxWorker,
+  type OutboxWorkerOptions,
+  runOutboxWorker
+} from "./OutboxWorker.js"

@@ -1,0 +1,182 @@
+/**
+ * The worker loop as a layer: it polls on the TestClock, keeps going when the database fails,
+ * and stops gracefully with its scope (the send in flight finishes, the rest is released).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Chunk, Effect, Exit, Layer, Scope, TestClock } from "effect"
+import { Unavailable } from "../../src/domain/errors.js"
+import { layerDevMailbox } from "../../src/mail/DevMailbox.js"
+import { MailDeliveryError, MailTransport } from "../../src/mail/MailTransport.js"
+import { backoffDelay, deliverDue, layerOutboxWorker } from "../../src/mail/OutboxWorker.js"
+import { layerSmtp } from "../../src/mail/smtp/index.js"
+import { layerMemory, makeMemoryStorage } from "../../src/storage/memory/index.js"
+import { Storage } from "../../src/storage/Storage.js"
+import { captureLogs, outboxRow, sendLink, services, setup } from "./fixtures.js"
+import { decodedBody, smtpPeer } from "./smtpPeer.js"
+
+const from = "login@acme.example"
+
+/** Waits a little real time: for network completion, or to check that something did NOT happen. */
+const realPause = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
+
+/**
+ * Lets the forked worker run until it waits on the TestClock again: its pass may be doing real
+ * I/O, so this yields and pauses in real time, for at most 3 seconds.
+ */
+const untilWorkerSleeps = Effect.gen(function* () {
+  for (let i = 0; i < 600; i++) {
+    if (Chunk.size(yield* TestClock.sleeps()) > 0) return
+    yield* Effect.yieldNow()
+    yield* realPause(5)
+  }
+  return yield* Effect.dieMessage("the worker did not go to sleep")
+})
+
+describe("outbox worker layer", () => {
+  it.scoped("delivers a new message after the poll interval; closing its scope stops it", () =>
+    Effect.gen(function* () {
+      const peer = yield* smtpPeer()
+      yield* Effect.gen(function* () {
+        const tenantId = yield* setup("alice@example.com", "bob@example.com")
+        const workerScope = yield* Scope.make()
+        yield* Layer.buildWithScope(layerOutboxWorker({ pollInterval: "500 millis" }), workerScope)
+        yield* untilWorkerSleeps // its first pass found nothing
+
+        const alice = yield* sendLink(tenantId, "alice@example.com")
+        yield* TestClock.adjust("499 millis")
+        yield* realPause(50)
+        expect(peer.received()).toHaveLength(0)
+        yield* TestClock.adjust("1 millis")
+        const received = yield* peer.waitFor(1)
+        expect(decodedBody(received[0]!.raw)).toContain(alice.link)
+        yield* untilWorkerSleeps
+        expect(yield* outboxRow(alice.id)).toMatchObject({ status: "sent", attempts: 1 })
+
+        yield* Scope.close(workerScope, Exit.void)
+        const bob = yield* sendLink(tenantId, "bob@example.com")
+        yield* TestClock.adjust("1 minute")
+        yield* realPause(50)
+        expect(peer.received()).toHaveLength(1)
+        expect(yield* outboxRow(bob.id)).toMatchObject({ status: "pending", attempts: 0 })
+      }).pipe(Effect.provide(Layer.merge(services(layerMemory), layerSmtp({ url: peer.url, from }))))
+    }))
+
+  it.scoped("a full batch is followed by another pass at once", () =>
+    Effect.gen(function* () {
+      const peer = yield* smtpPeer()
+      yield* Effect.gen(function* () {
+        const emails = ["a", "b", "c", "d", "e"].map((n) => `${n}@example.com`)
+        const tenantId = yield* setup(...emails)
+        for (const email of emails) yield* sendLink(tenantId, email)
+        yield* Layer.launch(layerOutboxWorker({ batchSize: 2 })).pipe(Effect.forkScoped)
+        // Passes of 2, 2 and 1 messages without the clock moving.
+        yield* peer.waitFor(5)
+        yield* untilWorkerSleeps
+        expect(peer.received().map((m) => m.to[0]).sort()).toEqual(emails)
+      }).pipe(Effect.provide(Layer.merge(services(layerMemory), layerSmtp({ url: peer.url, from }))))
+    }))
+
+  it.scoped("stopping waits for the send in flight and releases the messages not started", () =>
+    Effect.gen(function* () {
+      const peer = yield* smtpPeer({ slowMillis: 400 })
+      yield* peer.setMode("slow")
+      const logs = captureLogs()
+      yield* Effect.gen(function* () {
+        const tenantId = yield* setup("alice@example.com", "bob@example.com")
+        const alice = yield* sendLink(tenantId, "alice@example.com")
+        yield* TestClock.adjust("1 second")
+        const bob = yield* sendLink(tenantId, "bob@example.com")
+
+        const workerScope = yield* Scope.make()
+        yield* Layer.buildWithScope(layerOutboxWorker({ concurrency: 1 }), workerScope)
+        yield* peer.waitForData(1) // alice's message is being sent
+        yield* Scope.close(workerScope, Exit.void)
+
+        // The close returned only once the send had finished and been recorded.
+        expect(peer.received()).toHaveLength(1)
+        expect(peer.received()[0]!.to).toEqual(["alice@example.com"])
+        expect(yield* outboxRow(alice.id)).toMatchObject({ status: "sent" })
+        // Bob's was leased with alice's but never started: released, due at once for anyone.
+        expect(yield* outboxRow(bob.id)).toMatchObject({ status: "pending", nextAttemptAt: 1_000 })
+        yield* peer.setMode("accept")
+        expect((yield* deliverDue()).sent).toBe(1)
+        yield* peer.waitFor(2)
+      }).pipe(Effect.provide(Layer.mergeAll(services(layerMemory), layerSmtp({ url: peer.url, from }), logs.layer)))
+      expect(logs.lines.some((line) => line.includes("released 1 unsent message(s)"))).toBe(true)
+    }))
+
+  it.scoped("a pass that cannot reach the database is logged and the loop goes on", () =>
+    Effect.gen(function* () {
+      const logs = captureLogs()
+      const memory = makeMemoryStorage()
+      let down = true
+      const flaky = Layer.succeed(Storage, {
+        ...memory,
+        claimOutbox: (now, lease, limit) =>
+          down ? Effect.fail(new Unavailable({ message: "The database is unavailable" })) : memory.claimOutbox(now, lease, limit)
+      })
+      const sent: Array<string> = []
+      const transport = Layer.succeed(MailTransport, { send: (m) => Effect.sync(() => void sent.push(m.to)) })
+      yield* Effect.gen(function* () {
+        const tenantId = yield* setup("alice@example.com")
+        yield* sendLink(tenantId, "alice@example.com")
+        yield* Layer.launch(layerOutboxWorker()).pipe(Effect.forkScoped)
+        yield* untilWorkerSleeps
+        yield* TestClock.adjust("500 millis")
+        yield* untilWorkerSleeps
+        expect(sent).toEqual([])
+        down = false
+        yield* TestClock.adjust("500 millis")
+        yield* untilWorkerSleeps
+        expect(sent).toEqual(["alice@example.com"])
+      }).pipe(Effect.provide(Layer.mergeAll(services(flaky), transport, logs.layer)))
+      const failures = logs.lines.filter((line) => line.includes("a delivery pass failed"))
+      expect(failures.length).toBe(2)
+      expect(failures[0]).toContain("The database is unavailable")
+    }))
+})
+
+describe("worker options", () => {
+  it.effect("out of range is a defect when the layer is built", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        Layer.build(layerOutboxWorker({ batchSize: 0, maxAttempts: 1.5 })).pipe(
+          Effect.scoped,
+          Effect.provide(Layer.merge(services(layerMemory), layerDevMailbox))
+        )
+      )
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(String(exit)).toContain("batchSize, maxAttempts must be a positive integer")
+      const pass = yield* Effect.exit(
+        deliverDue({ lease: "0 millis" }).pipe(Effect.provide(Layer.merge(services(layerMemory), layerDevMailbox)))
+      )
+      expect(String(pass)).toContain("the lease must be a positive, finite duration")
+    }))
+})
+
+describe("back-off", () => {
+  it("doubles from 1 second up to 5 minutes", () => {
+    const waits = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((attempt) => backoffDelay(attempt))
+    expect(waits.map((d) => d.toJSON())).toEqual(
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 300].map((s) => ({ _id: "Duration", _tag: "Millis", millis: s * 1000 }))
+    )
+    expect(backoffDelay(3, { initial: "10 seconds", max: "30 seconds" }).toJSON()).toMatchObject({ millis: 30_000 })
+  })
+
+  it.effect("jitter keeps each wait between half and all of it", () =>
+    Effect.gen(function* () {
+      const memory = makeMemoryStorage()
+      const transport = Layer.succeed(MailTransport, {
+        send: () => Effect.fail(new MailDeliveryError({ message: "down", permanent: false }))
+      })
+      yield* Effect.gen(function* () {
+        const tenantId = yield* setup("alice@example.com")
+        const { id } = yield* sendLink(tenantId, "alice@example.com")
+        yield* TestClock.adjust("10 seconds")
+        expect((yield* deliverDue({ backoff: { initial: "8 seconds", jitter: true } })).retried).toBe(1)
+        const row = yield* outboxRow(id)
+        expect(row.nextAttemptAt).toBeGreaterThanOrEqual(10_000 + 4_000)
+        expect(row.nextAttemptAt).toBeLessThanOrEqual(10_000 + 8_000)
+      }).pipe(Effect.provide(Layer.merge(services(Layer.succeed(Storage, memory)), transport)))
+    }))
+})
