@@ -14,7 +14,7 @@ const projectDirs = ["packages", "apps"].flatMap((group) =>
     : []
 )
 
-const env = { ...process.env, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_TUI: "false", FORCE_COLOR: "0" }
+const env = { ...process.env, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_TUI: "false" }
 const nx = (args) =>
   spawnSync("npx", ["nx", "run-many", ...args, "--outputStyle=stream"], { cwd: root, env, stdio: "inherit" }).status
 
