@@ -1,1 +1,39 @@
-export {}
+/**
+ * The demo server: `node dist/main.js` (or `npm start` at the repository root). Configured by
+ * environment variables (see README.md). Invalid configuration stops the start with one line
+ * naming the variable, and exit code 1.
+ */
+import { loadConfig } from "./config.js"
+
+const fail = (line: string): void => {
+  process.stderr.write(`${line}\n`)
+  process.exitCode = 1
+}
+
+const describe = (error: unknown): string => {
+  if (error instanceof Error && error.name === "KeyFileError") return error.message
+  // The module's bootstrap dies with this message (it is not a typed error yet).
+  if (error instanceof Error && /belongs to another tenant/.test(error.message)) {
+    return "LAGRELLO_ACCESS_TOKEN: this token already belongs to another tenant than LAGRELLO_TENANT_NAME; use another token or that tenant's name"
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  if (code === "EADDRINUSE") return `PORT: the address is already in use`
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") return `HOST: cannot listen on this address (${code})`
+  if (code === "EACCES") return `PORT: permission denied to listen on this port`
+  return `The demo could not start: ${error instanceof Error ? error.message : String(error)}`
+}
+
+const result = loadConfig(process.env)
+if (!result.ok) {
+  fail(`Invalid configuration: ${result.error.message}`)
+} else {
+  try {
+    // Loaded once the configuration is known to be valid: a bad one fails fast.
+    const { startDemo } = await import("./server.js")
+    await startDemo(result.config)
+  } catch (error) {
+    fail(describe(error))
+    // Whatever the failed start left open (timers, sockets) must not keep the process alive.
+    process.exit(1)
+  }
+}

@@ -1,5 +1,58 @@
 /**
  * `@lagrello/client`: the typed HTTP client for a Lagrello v1 server.
+ *
+ * - `createLagrelloClient(options)`: methods returning Promises, errors as `Error` subclasses
+ *   (`LagrelloError` for the server's error answers, `LagrelloTransportError` for the rest).
+ * - `LagrelloClient`: the same client as an Effect service (`LagrelloClient.layer(config)` on your
+ *   `HttpClient`, `LagrelloClient.layerFetch(config)` on `fetch`), failing with the core's typed
+ *   errors so that `Effect.catchTag` works.
+ *
+ * It imports only `@lagrello/core/contract`, `effect` and `@effect/platform`: it runs on
+ * Node >= 20.19 and in browsers.
+ *
  * @since 0.0.0
  */
-export {}
+export {
+  isLagrelloError,
+  isLagrelloTransportError,
+  LagrelloError,
+  LagrelloTransportError,
+  statusOfErrorType
+} from "./errors.js"
+export type { LagrelloApiError, LagrelloErrorType, TransportErrorReason } from "./errors.js"
+export { defaults, isRetryable, LagrelloClient, make as makeLagrelloClient, parseRetryAfter } from "./LagrelloClient.js"
+export type {
+  CommonError,
+  LagrelloApiClient,
+  LagrelloClientConfig,
+  LagrelloClientService,
+  RetryOptions
+} from "./LagrelloClient.js"
+export { createLagrelloClient } from "./promise.js"
+export type { CallOptions, LagrelloClientOptions, LagrelloPromiseClient } from "./promise.js"
+
+// The typed errors and models of the contract, so that users need not import the core.
+export {
+  Conflict,
+  Forbidden,
+  InvalidPayload,
+  NotFound,
+  TooManyRequests,
+  Unauthorized,
+  Unavailable
+} from "@lagrello/core/contract"
+export type {
+  CreateTokenRequest,
+  CreateUserRequest,
+  Permission,
+  Tenant,
+  TenantCompanyInfo,
+  Token,
+  TokenList,
+  TokenListParams,
+  TotpEnableResponse,
+  TotpImageParams,
+  UpdateTenantRequest,
+  UpdateUserRequest,
+  User
+} from "@lagrello/core/contract"

@@ -3,6 +3,8 @@
  *
  * - `LagrelloModule.forRoot` / `forRootAsync` serves the Lagrello v1 API and provides
  *   `LagrelloService` for in-process calls.
+ * - `LagrelloClientModule.forRoot` / `forRootAsync` provides the `@lagrello/client` Promise client
+ *   for a remote server (`@InjectLagrelloClient()`) and disposes it on shutdown.
  *
  * @since 0.0.0
  */
@@ -16,3 +18,14 @@ export { LagrelloService, TenantOperations } from "./lagrello.service.js"
 export type { LagrelloModuleExtras, LagrelloModuleOptions, MailOption, StorageOption } from "./options.js"
 export { createLagrelloContext, LAGRELLO_CONTEXT, layerFromOptions } from "./runtime.js"
 export type { LagrelloContext, LagrelloRuntime, LagrelloServices } from "./runtime.js"
+export { LagrelloClientModule } from "./client/lagrello-client.module.js"
+export {
+  InjectLagrelloClient,
+  LAGRELLO_CLIENT,
+  LAGRELLO_CLIENT_OPTIONS
+} from "./client/lagrello-client.module-definition.js"
+export type {
+  LagrelloClientModuleExtras,
+  LagrelloClientModuleOptions
+} from "./client/lagrello-client.module-definition.js"
+export type { LagrelloPromiseClient } from "@lagrello/client"

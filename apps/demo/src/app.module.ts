@@ -1,0 +1,56 @@
+/**
+ * The demo application: the Lagrello v1 API (from `@lagrello/nest`) and the demo's own routes.
+ */
+import type { LagrelloModuleOptions } from "@lagrello/nest"
+import { LagrelloModule } from "@lagrello/nest"
+import type { DynamicModule } from "@nestjs/common"
+import { Module } from "@nestjs/common"
+import { APP_FILTER } from "@nestjs/core"
+import type { DemoConfig } from "./config.js"
+import { DemoExceptionFilter } from "./http/exception.filter.js"
+import { HealthController } from "./http/health.controller.js"
+import { LoginController } from "./http/login.controller.js"
+import { MailboxController } from "./http/mailbox.controller.js"
+import { OpenApiController } from "./http/openapi.controller.js"
+import { TenantBootstrap } from "./tenant-bootstrap.js"
+import { DEMO_CONFIG } from "./tokens.js"
+
+/** The module options from the configuration and the encryption keys (configured or from the key file). */
+export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): LagrelloModuleOptions => ({
+  storage: { sqlite: config.database.path },
+  mail:
+    config.mail.kind === "smtp"
+      ? { smtp: { url: config.mail.url, from: config.mail.from } }
+      : { development: true },
+  encryptionKeys,
+  ...(config.accessToken === undefined
+    ? {}
+    : {
+        bootstrap: {
+          tenantName: config.tenantName,
+          accessToken: config.accessToken,
+          callbackUrl: config.callbackUrl
+        }
+      })
+})
+
+@Module({})
+export class AppModule {
+  static forConfig(config: DemoConfig, encryptionKeys: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [LagrelloModule.forRoot(lagrelloOptions(config, encryptionKeys))],
+      controllers: [
+        HealthController,
+        OpenApiController,
+        LoginController,
+        ...(config.mail.kind === "development" ? [MailboxController] : [])
+      ],
+      providers: [
+        { provide: DEMO_CONFIG, useValue: config },
+        { provide: APP_FILTER, useClass: DemoExceptionFilter },
+        TenantBootstrap
+      ]
+    }
+  }
+}

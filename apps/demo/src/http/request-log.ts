@@ -1,0 +1,66 @@
+/**
+ * The request log: one JSON line per answered request with its method, route pattern (never the
+ * raw URL: query strings and paths carry tokens and codes), status and duration. Installed on the
+ * HTTP adapter itself, so that requests that never reach a controller (unknown routes, bodies
+ * the parser refused) are logged too. Requests that do not even parse as HTTP are logged by the
+ * client-error handler (client-error.ts); requests whose path Fastify cannot decode by its
+ * `frameworkErrors` handler (server.ts), which no hook sees.
+ */
+import type { HttpServer } from "@nestjs/common"
+import { writeLog } from "../logger.js"
+
+interface FastifyLike {
+  addHook(
+    name: "onResponse",
+    hook: (
+      request: { method: string; routeOptions?: { url?: string | undefined } },
+      reply: { statusCode: number; elapsedTime: number }
+    ) => Promise<void>
+  ): void
+}
+
+type ExpressMiddleware = (
+  request: { method: string; baseUrl?: string; route?: { path?: unknown } },
+  response: { statusCode: number; once(event: "finish" | "close", listener: () => void): void; writableFinished: boolean },
+  next: () => void
+) => void
+
+const round = (ms: number) => Math.round(ms * 10) / 10
+
+/** Logs one answered request (for answers given outside the adapter's hooks). */
+export const logRequest = (method: string, route: string | undefined, status: number, durationMs: number, aborted = false) =>
+  writeLog("info", "request", {
+    method,
+    // Unmatched requests have no pattern: their path is never logged.
+    route: route ?? "(no route)",
+    status,
+    durationMs: round(durationMs),
+    ...(aborted ? { aborted } : {})
+  })
+
+/** Installs the request log; call it before the application initializes (before its routes). */
+export const installRequestLog = (adapter: HttpServer): void => {
+  const type = adapter.getType()
+  if (type === "fastify") {
+    (adapter.getInstance() as FastifyLike).addHook("onResponse", async (request, reply) => {
+      logRequest(request.method, request.routeOptions?.url, reply.statusCode, reply.elapsedTime)
+    })
+  } else if (type === "express") {
+    const middleware: ExpressMiddleware = (request, response, next) => {
+      const start = process.hrtime.bigint()
+      let done = false
+      const finish = () => {
+        if (done) return
+        done = true
+        const path = request.route?.path
+        const route = typeof path === "string" ? `${request.baseUrl ?? ""}${path}` : undefined
+        const elapsed = Number(process.hrtime.bigint() - start) / 1e6
+        logRequest(request.method, route, response.statusCode, elapsed, !response.writableFinished)
+      }
+      response.once("finish", finish)
+      response.once("close", finish)
+      next()
+    }
+    adapter.use(middleware)
+  }
+}

@@ -1,0 +1,132 @@
+/** `loadConfig`: defaults, each variable's forms, and one error naming the variable. */
+import { describe, expect, it } from "vitest"
+import type { ConfigResult, DemoConfig } from "../src/config.js"
+import { loadConfig } from "../src/config.js"
+
+const cwd = "/srv/demo"
+const key = Buffer.alloc(32, 1).toString("base64")
+const token = "t".repeat(32)
+
+const ok = (result: ConfigResult): DemoConfig => {
+  if (!result.ok) throw new Error(`expected a configuration, got: ${result.error.message}`)
+  return result.config
+}
+const error = (env: Record<string, string>) => {
+  const result = loadConfig(env, cwd)
+  if (result.ok) throw new Error("expected an error")
+  return result.error
+}
+
+describe("loadConfig", () => {
+  it("has the documented defaults", () => {
+    expect(ok(loadConfig({}, cwd))).toEqual({
+      port: 3000,
+      host: "127.0.0.1",
+      database: { kind: "sqlite", path: "/srv/demo/data/lagrello.db" },
+      mail: { kind: "development", from: "Lagrello <no-reply@localhost>" },
+      tenantName: "Lagrello Demo",
+      accessToken: undefined,
+      callbackUrl: "http://127.0.0.1:3000/login/{}",
+      publicUrl: "http://127.0.0.1:3000",
+      encryptionKey: { kind: "file", path: "/srv/demo/data/lagrello.key" },
+      adapter: "fastify"
+    })
+  })
+
+  it("reads every variable", () => {
+    const config = ok(
+      loadConfig(
+        {
+          PORT: "8080",
+          HOST: "0.0.0.0",
+          DATABASE_URL: "sqlite:/var/lib/lagrello/auth.db",
+          SMTP_URL: "smtps://user:p%40ss@mail.example.com",
+          MAIL_FROM: "Acme <login@acme.example>",
+          LAGRELLO_ACCESS_TOKEN: token,
+          LAGRELLO_TENANT_NAME: "Acme",
+          LAGRELLO_CALLBACK_URL: "https://app.acme.example/magic/{}",
+          PUBLIC_URL: "https://auth.acme.example/",
+          LAGRELLO_ENCRYPTION_KEY: `k2:${key},k1:${key}`,
+          LAGRELLO_ADAPTER: "Express"
+        },
+        cwd
+      )
+    )
+    expect(config).toEqual({
+      port: 8080,
+      host: "0.0.0.0",
+      database: { kind: "sqlite", path: "/var/lib/lagrello/auth.db" },
+      mail: { kind: "smtp", url: "smtps://user:p%40ss@mail.example.com", from: "Acme <login@acme.example>" },
+      tenantName: "Acme",
+      accessToken: token,
+      callbackUrl: "https://app.acme.example/magic/{}",
+      publicUrl: "https://auth.acme.example",
+      encryptionKey: { kind: "configured", keys: `k2:${key},k1:${key}` },
+      adapter: "express"
+    })
+  })
+
+  it("derives PUBLIC_URL from HOST and PORT, and the callback URL from PUBLIC_URL", () => {
+    expect(ok(loadConfig({ HOST: "::1", PORT: "4000" }, cwd)).publicUrl).toBe("http://[::1]:4000")
+    const config = ok(loadConfig({ PUBLIC_URL: "https://demo.example/auth/" }, cwd))
+    expect(config.callbackUrl).toBe("https://demo.example/auth/login/{}")
+  })
+
+  it("resolves sqlite paths against the working directory, and keeps the key beside the database", () => {
+    expect(ok(loadConfig({ DATABASE_URL: "sqlite:db/x.sqlite" }, cwd))).toMatchObject({
+      database: { path: "/srv/demo/db/x.sqlite" },
+      encryptionKey: { kind: "file", path: "/srv/demo/db/lagrello.key" }
+    })
+    expect(ok(loadConfig({ DATABASE_URL: "sqlite:///var/x.db" }, cwd)).database.path).toBe("/var/x.db")
+    expect(ok(loadConfig({ DATABASE_URL: "sqlite://./x.db" }, cwd)).database.path).toBe("/srv/demo/x.db")
+  })
+
+  it("treats empty variables as unset", () => {
+    expect(ok(loadConfig({ PORT: "", SMTP_URL: " ", LAGRELLO_ENCRYPTION_KEY: "" }, cwd))).toEqual(ok(loadConfig({}, cwd)))
+  })
+
+  it.each([
+    [{ PORT: "abc" }, "PORT"],
+    [{ PORT: "0" }, "PORT"],
+    [{ PORT: "65536" }, "PORT"],
+    [{ PORT: "80.5" }, "PORT"],
+    [{ HOST: "exa mple" }, "HOST"],
+    [{ DATABASE_URL: "postgres://u:p@db/x" }, "DATABASE_URL"],
+    [{ DATABASE_URL: "postgresql://db/x" }, "DATABASE_URL"],
+    [{ DATABASE_URL: "./data/x.db" }, "DATABASE_URL"],
+    [{ DATABASE_URL: "sqlite:" }, "DATABASE_URL"],
+    [{ DATABASE_URL: "sqlite::memory:" }, "DATABASE_URL"],
+    [{ SMTP_URL: "mail.example.com" }, "SMTP_URL"],
+    [{ SMTP_URL: "smtp://mail.example.com?pool=true" }, "SMTP_URL"],
+    [{ MAIL_FROM: "no address" }, "MAIL_FROM"],
+    [{ MAIL_FROM: "a@b\r\nBcc: x@y" }, "MAIL_FROM"],
+    [{ LAGRELLO_ACCESS_TOKEN: "short" }, "LAGRELLO_ACCESS_TOKEN"],
+    [{ LAGRELLO_ACCESS_TOKEN: `${token} with spaces` }, "LAGRELLO_ACCESS_TOKEN"],
+    [{ LAGRELLO_TENANT_NAME: "x".repeat(129) }, "LAGRELLO_TENANT_NAME"],
+    [{ LAGRELLO_CALLBACK_URL: "https://app.example/login" }, "LAGRELLO_CALLBACK_URL"],
+    [{ LAGRELLO_CALLBACK_URL: "ftp://app.example/{}" }, "LAGRELLO_CALLBACK_URL"],
+    [{ LAGRELLO_CALLBACK_URL: "/login/{}" }, "LAGRELLO_CALLBACK_URL"],
+    [{ PUBLIC_URL: "example.com" }, "PUBLIC_URL"],
+    [{ PUBLIC_URL: "https://example.com/?x=1" }, "PUBLIC_URL"],
+    [{ LAGRELLO_ENCRYPTION_KEY: "short" }, "LAGRELLO_ENCRYPTION_KEY"],
+    [{ LAGRELLO_ENCRYPTION_KEY: Buffer.alloc(16).toString("base64") }, "LAGRELLO_ENCRYPTION_KEY"],
+    [{ LAGRELLO_ENCRYPTION_KEY: "k1:" }, "LAGRELLO_ENCRYPTION_KEY"],
+    [{ LAGRELLO_ADAPTER: "koa" }, "LAGRELLO_ADAPTER"]
+  ])("%j is an error naming %s", (env, variable) => {
+    const e = error(env)
+    expect(e.variable).toBe(variable)
+    expect(e.message.startsWith(`${variable}: `)).toBe(true)
+    expect(e.message).not.toContain("\n")
+  })
+
+  it("never repeats a secret value in its errors", () => {
+    expect(error({ LAGRELLO_ACCESS_TOKEN: "secret-but-short" }).message).not.toContain("secret")
+    expect(error({ SMTP_URL: "smtp://user:hunter2@mail.example.com?x=1" }).message).not.toContain("hunter2")
+    expect(error({ LAGRELLO_ENCRYPTION_KEY: "c2VjcmV0LWtleQ==" }).message).not.toContain("c2VjcmV0LWtleQ")
+    expect(error({ DATABASE_URL: "postgres://u:hunter2@db/x" }).message).not.toContain("hunter2")
+  })
+
+  it("reports the first invalid variable only", () => {
+    expect(error({ PORT: "x", LAGRELLO_ADAPTER: "koa" }).variable).toBe("PORT")
+  })
+})

@@ -1,0 +1,671 @@
+/**
+ * The PostgreSQL storage layer: several stateless replicas share one database (SPEC 4.1).
+ *
+ * Built on `@effect/sql-pg` over a `pg` pool configured here (size, connect timeout, a
+ * server-side `statement_timeout` and a client-side read timeout), so that a database that is
+ * down, slow or cut off answers `Unavailable` within seconds instead of hanging a request.
+ *
+ * Every rule that must hold across replicas is one statement or one transaction, correct under
+ * PostgreSQL's default READ COMMITTED isolation: a row-level conflict makes the later writer wait
+ * for the earlier one and re-check its WHERE clause on the committed row, so the conditions in
+ * the WHERE clauses below (unused, unlocked, later step, not leased) are the guards. Nothing is
+ * cached in the process: a revoked token is refused on the next request by every replica.
+ *
+ * Nothing is retried: a write whose outcome is unknown (the connection broke after the statement
+ * was sent) answers `Unavailable`, and a consumed link stays consumed.
+ *
+ * @since 0.0.0
+ */
+import * as Reactivity from "@effect/experimental/Reactivity"
+import type { SqlClient } from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Effect, Layer, Option, Redacted } from "effect"
+import type { Scope } from "effect"
+import type { ConnectionOptions } from "node:tls"
+import * as Pg from "pg"
+import { Unavailable } from "../../domain/errors.js"
+import type { Permission } from "../../domain/permissions.js"
+import type {
+  AccessTokenRecord,
+  OutboxRecord,
+  OutboxStatus,
+  StorageService,
+  TenantRecord,
+  TotpRecord
+} from "../Storage.js"
+import { Storage } from "../Storage.js"
+import { migrationLockKey, migrations } from "./migrations.js"
+
+/** @since 0.0.0 */
+export interface PgStorageOptions {
+  /** `postgres://user:password@host:port/database?sslmode=...` (never logged nor put in errors). */
+  readonly url: string | Redacted.Redacted<string>
+  /** Connections per process (per replica). Default 10. */
+  readonly maxConnections?: number | undefined
+  /**
+   * The server-side `statement_timeout` of every connection. Default 5000 ms. The client gives up
+   * reading an answer 2 s after it (a network that drops packets), and a transaction left idle
+   * for twice this time is rolled back by the server (a frozen replica does not hold locks).
+   */
+  readonly statementTimeoutMillis?: number | undefined
+  /** Opening a connection, and waiting for a free one when the pool is exhausted. Default 3000 ms. */
+  readonly connectTimeoutMillis?: number | undefined
+  /** Idle connections are closed after this. Default 30000 ms. */
+  readonly idleTimeoutMillis?: number | undefined
+  /**
+   * The `statement_timeout` of the migrations run at start (which may wait for another replica
+   * that is migrating). Default 60000 ms.
+   */
+  readonly migrationTimeoutMillis?: number | undefined
+  /** TLS options for the connections (otherwise as the URL's `sslmode` says). */
+  readonly ssl?: boolean | ConnectionOptions | undefined
+  /** Shown in `pg_stat_activity`. Default `lagrello`. */
+  readonly applicationName?: string | undefined
+}
+
+interface Settings {
+  readonly url: string
+  readonly target: string
+  readonly maxConnections: number
+  readonly statementTimeoutMillis: number
+  readonly connectTimeoutMillis: number
+  readonly idleTimeoutMillis: number
+  readonly migrationTimeoutMillis: number
+  readonly ssl: boolean | ConnectionOptions | undefined
+  readonly applicationName: string
+}
+
+/** How long after the server's statement timeout the client stops waiting for an answer. */
+const readTimeoutMarginMillis = 2000
+
+const settingsOf = (options: PgStorageOptions): Settings => {
+  const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
+  return {
+    url,
+    target: describeTarget(url),
+    maxConnections: options.maxConnections ?? 10,
+    statementTimeoutMillis: options.statementTimeoutMillis ?? 5000,
+    connectTimeoutMillis: options.connectTimeoutMillis ?? 3000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
+    migrationTimeoutMillis: options.migrationTimeoutMillis ?? 60_000,
+    ssl: options.ssl,
+    applicationName: options.applicationName ?? "lagrello"
+  }
+}
+
+/** `host:port/database` of a URL, without its credentials, for error messages. */
+const describeTarget = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""))
+    return `${parsed.hostname || "localhost"}:${parsed.port || "5432"}${database ? `/${database}` : ""}`
+  } catch {
+    return "the configured PostgreSQL server"
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors: what means "the database cannot be used right now" (503) rather than a bug (a defect).
+
+/** SQLSTATE classes and codes that say the database is unreachable, overloaded or shutting down. */
+const unavailableStates = new Set([
+  "25P03", // idle_in_transaction_session_timeout
+  "3D000", // the database does not exist (dropped, or not created yet)
+  "40001", // serialization_failure
+  "40003", // statement_completion_unknown
+  "40P01", // deadlock_detected (rolled back)
+  "55P03", // lock_not_available
+  "XX001", // data_corrupted
+  "XX002" // index_corrupted
+])
+const unavailableClasses = new Set([
+  "08", // connection exception
+  "28", // invalid authorization (credentials rotated or wrong)
+  "53", // insufficient resources: too many connections, disk full, out of memory
+  "57", // operator intervention: query_canceled (statement_timeout), admin/crash shutdown
+  "58" // system error (I/O)
+])
+
+const isDatabaseError = (cause: unknown): cause is { readonly code: string } =>
+  cause instanceof Pg.DatabaseError ||
+  (typeof cause === "object" &&
+    cause !== null &&
+    "severity" in cause &&
+    "code" in cause &&
+    typeof cause.code === "string" &&
+    /^[0-9A-Z]{5}$/.test(cause.code))
+
+/**
+ * True when the cause of a failed statement means the database is unavailable. An error the
+ * server answered is judged by its SQLSTATE (a syntax error, a constraint violation or a bad
+ * value is a bug); an error without one comes from the connection, the pool or a timeout of the
+ * driver (refused, reset, terminated, "timeout exceeded when trying to connect", "Query read
+ * timeout"), except the JavaScript errors that only a programming mistake raises.
+ */
+const isUnavailableCause = (cause: unknown): boolean => {
+  if (isDatabaseError(cause)) {
+    // protocol_violation is what a wrong number of parameters gives: a bug.
+    if (cause.code === "08P01") return false
+    return unavailableStates.has(cause.code) || unavailableClasses.has(cause.code.slice(0, 2))
+  }
+  return !(
+    cause instanceof TypeError ||
+    cause instanceof RangeError ||
+    cause instanceof ReferenceError ||
+    cause instanceof SyntaxError
+  )
+}
+
+const unavailable = () => new Unavailable({ message: "The database is unavailable; try again shortly" })
+
+/**
+ * Runs one storage step: an unavailable database fails with `Unavailable`, anything else is a
+ * defect. `@effect/sql` turns a failed COMMIT or ROLLBACK into a defect carrying the `SqlError`:
+ * a COMMIT that broke with the connection has an unknown outcome, and is `Unavailable` too.
+ */
+const guard = <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, Unavailable> =>
+  effect.pipe(
+    Effect.catchAll((error) => (isUnavailableCause(error.cause) ? Effect.fail(unavailable()) : Effect.die(error))),
+    Effect.catchSomeDefect((defect) =>
+      defect instanceof SqlError && isUnavailableCause(defect.cause) ? Option.some(Effect.fail(unavailable())) : Option.none()
+    )
+  )
+
+// ---------------------------------------------------------------------------------------------
+// The pool.
+
+/**
+ * A `pg` client that closes its connection when an answer does not arrive in time ("Query read
+ * timeout": the network drops packets). Without this the timed-out statement stays active on the
+ * connection, which goes back to the pool and blocks every later statement sent on it until the
+ * operating system gives up on the socket, many minutes later.
+ */
+class GuardedClient extends Pg.Client {
+  constructor(config?: string | Pg.ClientConfig) {
+    super(config)
+    const query = this.query.bind(this) as unknown as (...args: Array<unknown>) => unknown
+    this.query = ((...args: Array<unknown>) => {
+      const last = args.length - 1
+      const callback = args[last]
+      if (typeof callback === "function") {
+        args[last] = (error: unknown, result: unknown) => {
+          // `end` with a statement in flight destroys the socket; the pool then drops the client.
+          if (error instanceof Error && error.message === "Query read timeout") this.end().catch(() => undefined)
+          ;(callback as (error: unknown, result: unknown) => void)(error, result)
+        }
+      }
+      return query(...args)
+    }) as unknown as Pg.Client["query"]
+  }
+}
+
+// bigint (epoch milliseconds, counts) as a JavaScript number: every value the schema holds is far
+// below 2^53. A larger one would be a bug, and fails loudly rather than losing precision.
+const parseInt8 = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${value} is not a safe integer`)
+  return n
+}
+const types: Pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === Pg.types.builtins.INT8 && format !== "binary"
+      ? parseInt8
+      : Pg.types.getTypeParser(oid, format ?? "text")) as Pg.CustomTypesConfig["getTypeParser"]
+}
+
+/** Resolves with the promise, or after `millis` of real time (not Effect's clock, which tests control). */
+const settleWithin = (promise: Promise<unknown>, millis: number) =>
+  Effect.promise(
+    () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, millis)
+        timer.unref()
+        promise.then(
+          () => resolve(),
+          () => resolve()
+        )
+      })
+  )
+
+const makePool = (settings: Settings, statementTimeoutMillis: number, max: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = new Pg.Pool({
+        connectionString: settings.url,
+        ...(settings.ssl !== undefined ? { ssl: settings.ssl } : {}),
+        Client: GuardedClient,
+        max,
+        connectionTimeoutMillis: settings.connectTimeoutMillis,
+        idleTimeoutMillis: settings.idleTimeoutMillis,
+        statement_timeout: statementTimeoutMillis,
+        query_timeout: statementTimeoutMillis + readTimeoutMarginMillis,
+        idle_in_transaction_session_timeout: 2 * statementTimeoutMillis,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        application_name: settings.applicationName,
+        types
+      })
+      // An idle connection that breaks is dropped by the pool; without a listener the error
+      // event would crash the process.
+      pool.on("error", () => undefined)
+      return pool
+    }),
+    (pool) => settleWithin(pool.end(), 2000)
+  )
+
+const makeClient = (settings: Settings, statementTimeoutMillis: number, max: number) =>
+  PgClient.fromPool({
+    acquire: makePool(settings, statementTimeoutMillis, max),
+    applicationName: settings.applicationName
+  }).pipe(Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make))
+
+// ---------------------------------------------------------------------------------------------
+// Migrations.
+
+/**
+ * Applies the migrations the database does not have yet, in one transaction holding a
+ * transaction-level advisory lock: replicas starting at once wait for each other, and each
+ * version is applied exactly once. Answers how many were applied.
+ * @since 0.0.0
+ */
+export const migrate = (sql: SqlClient): Effect.Effect<number, SqlError> =>
+  sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql.unsafe(`SELECT pg_advisory_xact_lock(${migrationLockKey})`)
+      yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS lagrello_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`)
+      const [current] = yield* sql<{ v: number }>`SELECT coalesce(max(version), 0) AS v FROM lagrello_migrations`
+      const pending = migrations.filter((m) => m.version > current!.v)
+      for (const m of pending) {
+        yield* sql.unsafe(m.sql)
+        yield* sql`INSERT INTO lagrello_migrations (version, name, applied_at)
+          VALUES (${m.version}, ${m.name}, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)`
+      }
+      return pending.length
+    })
+  )
+
+// ---------------------------------------------------------------------------------------------
+// Rows.
+
+interface TenantRow {
+  tenant_id: string
+  name: string
+  callback_url: string
+  created_at: number
+}
+interface TokenRow {
+  token_id: string
+  tenant_id: string
+  name: string
+  secret_hash: string
+  permissions: string
+  created_by: string
+  created_at: number
+}
+interface UserRow {
+  user_id: string
+  email: string | null
+}
+interface TotpRow {
+  confirmed_secret: string | null
+  pending_secret: string | null
+  last_step: number | null
+  failures: number
+  last_failure_at: number | null
+}
+interface OutboxRow {
+  id: string
+  tenant_id: string
+  user_id: string
+  sealed: string
+  created_at: number
+  expires_at: number
+  status: OutboxStatus
+  attempts: number
+  next_attempt_at: number
+  last_error: string | null
+}
+
+const tenant = (r: TenantRow): TenantRecord => ({
+  tenantId: r.tenant_id,
+  name: r.name,
+  callbackUrl: r.callback_url,
+  createdAt: r.created_at
+})
+const token = (r: TokenRow): AccessTokenRecord => ({
+  tokenId: r.token_id,
+  tenantId: r.tenant_id,
+  name: r.name,
+  secretHash: r.secret_hash,
+  permissions: r.permissions.split(",") as Array<Permission>,
+  createdBy: r.created_by,
+  createdAt: r.created_at
+})
+const user = (r: UserRow) => ({ userId: r.user_id, email: r.email ?? undefined })
+const totp = (r: TotpRow): TotpRecord => ({
+  confirmedSecret: r.confirmed_secret ?? undefined,
+  pendingSecret: r.pending_secret ?? undefined,
+  lastStep: r.last_step ?? undefined,
+  failures: r.failures
+})
+const outbox = (r: OutboxRow): OutboxRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  userId: r.user_id,
+  sealed: r.sealed,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  status: r.status,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastError: r.last_error ?? undefined
+})
+
+const first = <A, B>(rows: ReadonlyArray<A>, f: (a: A) => B): Option.Option<B> =>
+  rows.length > 0 ? Option.some(f(rows[0]!)) : Option.none()
+
+// ---------------------------------------------------------------------------------------------
+// The service. Numbers bound in arithmetic are cast to bigint: PostgreSQL cannot infer the type
+// of `$1 - $2` from two untyped parameters.
+
+const makeService = (sql: SqlClient): StorageService => {
+  const transaction = <A>(effect: Effect.Effect<A, SqlError>) => guard(sql.withTransaction(effect))
+
+  const revokeLinks = (tenantId: string, userId: string, reason: "replaced" | "email-changed" | "user-deleted") =>
+    sql`UPDATE magic_links SET revoked = ${reason}
+        WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND consumed_at IS NULL AND revoked IS NULL`
+
+  return {
+    insertTenant: (t) =>
+      guard(
+        sql`INSERT INTO tenants (tenant_id, name, callback_url, created_at)
+            VALUES (${t.tenantId}, ${t.name}, ${t.callbackUrl}, ${t.createdAt})`.pipe(Effect.asVoid)
+      ),
+    getTenant: (tenantId) =>
+      guard(Effect.map(sql<TenantRow>`SELECT * FROM tenants WHERE tenant_id = ${tenantId}`, (rows) => first(rows, tenant))),
+    findTenantByName: (name) =>
+      guard(Effect.map(sql<TenantRow>`SELECT * FROM tenants WHERE name = ${name}`, (rows) => first(rows, tenant))),
+    setTenantCallbackUrl: (tenantId, callbackUrl) =>
+      guard(
+        Effect.map(
+          sql<TenantRow>`UPDATE tenants SET callback_url = ${callbackUrl} WHERE tenant_id = ${tenantId} RETURNING *`,
+          (rows) => first(rows, tenant)
+        )
+      ),
+
+    insertAccessToken: (t) =>
+      guard(
+        sql`INSERT INTO access_tokens (token_id, tenant_id, name, secret_hash, permissions, created_by, created_at)
+            VALUES (${t.tokenId}, ${t.tenantId}, ${t.name}, ${t.secretHash}, ${t.permissions.join(",")},
+                    ${t.createdBy}, ${t.createdAt})`.pipe(Effect.asVoid)
+      ),
+    // No cache: a revocation committed by any replica is seen by the next request.
+    findAccessToken: (secretHash) =>
+      guard(
+        Effect.map(
+          sql<TokenRow>`SELECT * FROM access_tokens WHERE secret_hash = ${secretHash} AND revoked_at IS NULL`,
+          (rows) => first(rows, token)
+        )
+      ),
+    // One statement, so the page and the total come from one snapshot (an empty page still
+    // yields the row of the total, with NULL token columns).
+    listAccessTokens: (tenantId, { limit, offset }) =>
+      guard(
+        Effect.map(
+          sql<TokenRow & { total: number }>`
+            SELECT page.*, c.total
+            FROM (SELECT count(*) AS total FROM access_tokens
+                  WHERE tenant_id = ${tenantId} AND revoked_at IS NULL) c
+            LEFT JOIN LATERAL (
+              SELECT * FROM access_tokens WHERE tenant_id = ${tenantId} AND revoked_at IS NULL
+              ORDER BY created_at, token_id LIMIT ${limit} OFFSET ${offset}) page ON true
+            ORDER BY page.created_at, page.token_id`,
+          (rows) => ({
+            items: rows.filter((r) => r.token_id !== null).map(token),
+            total: rows[0]?.total ?? 0
+          })
+        )
+      ),
+    revokeAccessToken: (tenantId, tokenId, now) =>
+      guard(
+        Effect.map(
+          sql`UPDATE access_tokens SET revoked_at = ${now}
+              WHERE tenant_id = ${tenantId} AND token_id = ${tokenId} AND revoked_at IS NULL
+              RETURNING token_id`,
+          (rows) => rows.length === 1
+        )
+      ),
+
+    insertUser: (tenantId, u, now) =>
+      guard(
+        Effect.map(
+          sql`INSERT INTO users (tenant_id, user_id, email, created_at)
+              VALUES (${tenantId}, ${u.userId}, ${u.email ?? null}, ${now})
+              ON CONFLICT DO NOTHING RETURNING user_id`,
+          (rows) => rows.length === 1
+        )
+      ),
+    getUser: (tenantId, userId) =>
+      guard(
+        Effect.map(
+          sql<UserRow>`SELECT user_id, email FROM users WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
+          (rows) => first(rows, user)
+        )
+      ),
+    // The user's row is locked first, as by issueMagicLink: a send and an address change of one
+    // user serialize, so a link written before the change is revoked by it.
+    updateUserEmail: (tenantId, userId, email) =>
+      transaction(
+        Effect.gen(function* () {
+          const [before] = yield* sql<UserRow>`SELECT user_id, email FROM users
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR UPDATE`
+          if (!before) return Option.none()
+          if (before.email !== email) yield* revokeLinks(tenantId, userId, "email-changed")
+          const [after] = yield* sql<UserRow>`UPDATE users SET email = ${email}
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id, email`
+          return Option.some(user(after!))
+        })
+      ),
+    deleteUser: (tenantId, userId) =>
+      transaction(
+        Effect.gen(function* () {
+          const deleted = yield* sql`DELETE FROM users WHERE tenant_id = ${tenantId} AND user_id = ${userId}
+            RETURNING user_id`
+          if (deleted.length === 0) return false
+          yield* sql`DELETE FROM user_totp WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
+          yield* sql`DELETE FROM outbox WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
+          yield* revokeLinks(tenantId, userId, "user-deleted")
+          return true
+        })
+      ),
+
+    issueMagicLink: (r) =>
+      transaction(
+        Effect.gen(function* () {
+          // Concurrent sends for one user (on any replica) wait here for each other, so each
+          // counts the links the others committed: the throttle holds across replicas.
+          const locked = yield* sql`SELECT user_id FROM users
+            WHERE tenant_id = ${r.tenantId} AND user_id = ${r.userId} FOR UPDATE`
+          // Deleted since the caller read it: as if this send came just before the deletion,
+          // which would have revoked the link and dropped its message. Nothing is written.
+          if (locked.length === 0) return { _tag: "Issued" } as const
+          const recent = yield* sql<{ created_at: number }>`SELECT created_at FROM magic_links
+            WHERE tenant_id = ${r.tenantId} AND user_id = ${r.userId}
+              AND created_at > ${r.now}::bigint - ${r.windowMillis}::bigint
+            ORDER BY created_at`
+          if (recent.length >= r.limit) {
+            return { _tag: "Throttled", retryAt: recent[recent.length - r.limit]!.created_at + r.windowMillis } as const
+          }
+          yield* revokeLinks(r.tenantId, r.userId, "replaced")
+          yield* sql`INSERT INTO magic_links (token_hash, tenant_id, user_id, created_at, expires_at)
+            VALUES (${r.tokenHash}, ${r.tenantId}, ${r.userId}, ${r.now}, ${r.expiresAt})`
+          yield* sql`INSERT INTO outbox (id, tenant_id, user_id, sealed, created_at, expires_at, next_attempt_at)
+            VALUES (${r.message.id}, ${r.tenantId}, ${r.userId}, ${r.message.sealed}, ${r.now}, ${r.expiresAt}, ${r.now})`
+          return { _tag: "Issued" } as const
+        })
+      ),
+    // The single statement that makes a link single-use: concurrent consumers queue on the row
+    // lock, and each later one re-checks `consumed_at IS NULL` on the committed row and finds none.
+    consumeMagicLink: (tenantId, tokenHash, now) =>
+      guard(
+        Effect.gen(function* () {
+          const [consumed] = yield* sql<{ user_id: string }>`UPDATE magic_links SET consumed_at = ${now}
+            WHERE token_hash = ${tokenHash} AND tenant_id = ${tenantId}
+              AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ${now}
+            RETURNING user_id`
+          if (consumed) return { _tag: "Consumed", userId: consumed.user_id } as const
+          // Only on the failure path: tell a deleted user's link from an invalid one.
+          const [link] = yield* sql<{ revoked: string | null }>`SELECT revoked FROM magic_links
+            WHERE token_hash = ${tokenHash} AND tenant_id = ${tenantId}`
+          return link?.revoked === "user-deleted" ? ({ _tag: "UserDeleted" } as const) : ({ _tag: "Invalid" } as const)
+        })
+      ),
+
+    getTotp: (tenantId, userId) =>
+      guard(
+        Effect.map(
+          sql<TotpRow>`SELECT * FROM user_totp WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
+          (rows) => first(rows, totp)
+        )
+      ),
+    setPendingTotp: (tenantId, userId, sealed) =>
+      guard(
+        sql`INSERT INTO user_totp (tenant_id, user_id, pending_secret) VALUES (${tenantId}, ${userId}, ${sealed})
+            ON CONFLICT (tenant_id, user_id) DO UPDATE SET pending_secret = excluded.pending_secret`.pipe(Effect.asVoid)
+      ),
+    disableTotp: (tenantId, userId) =>
+      guard(
+        sql`UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId}`.pipe(Effect.asVoid)
+      ),
+    // Counts the attempt before the comparison, in one statement; refuses it (no row) while
+    // locked out. Concurrent attempts queue on the row lock and each sees the others' counts.
+    beginTotpAttempt: (tenantId, userId, now, { backoffMillis, limit }) =>
+      guard(
+        Effect.gen(function* () {
+          const [counted] = yield* sql<TotpRow>`UPDATE user_totp
+            SET failures = CASE WHEN failures >= ${limit} THEN 1 ELSE failures + 1 END, last_failure_at = ${now}
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId}
+              AND NOT (failures >= ${limit} AND last_failure_at > ${now}::bigint - ${backoffMillis}::bigint)
+            RETURNING *`
+          if (counted) return { _tag: "Allowed", totp: totp(counted) } as const
+          const [row] = yield* sql<TotpRow>`SELECT * FROM user_totp WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
+          return row && row.last_failure_at !== null
+            ? ({ _tag: "Locked", retryAt: row.last_failure_at + backoffMillis } as const)
+            : ({ _tag: "Missing" } as const)
+        })
+      ),
+    // Only a step after the last accepted one, and only for the secret the attempt read: of two
+    // concurrent acceptances of one code, the later re-checks `last_step < step` and fails.
+    acceptTotpStep: ({ kind, secret, step, tenantId, userId }) =>
+      guard(
+        Effect.map(
+          kind === "confirmed"
+            ? sql`UPDATE user_totp SET last_step = ${step}, failures = 0, last_failure_at = NULL
+                  WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND confirmed_secret = ${secret}
+                    AND (last_step IS NULL OR last_step < ${step})
+                  RETURNING user_id`
+            : sql`UPDATE user_totp SET confirmed_secret = pending_secret, pending_secret = NULL,
+                    last_step = ${step}, failures = 0, last_failure_at = NULL
+                  WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND pending_secret = ${secret}
+                    AND (last_step IS NULL OR last_step < ${step})
+                  RETURNING user_id`,
+          (rows) => rows.length === 1
+        )
+      ),
+
+    // Workers on every replica: rows another worker is leasing right now are skipped, and a row
+    // leased and committed meanwhile is re-checked (`lease_until <= now`) and left out.
+    claimOutbox: (now, leaseMillis, limit) =>
+      guard(
+        Effect.map(
+          sql<OutboxRow>`UPDATE outbox SET lease_until = ${now + leaseMillis}, attempts = attempts + 1
+            WHERE id IN (
+              SELECT id FROM outbox
+              WHERE status = 'pending' AND next_attempt_at <= ${now} AND lease_until <= ${now}
+              ORDER BY next_attempt_at LIMIT ${limit}
+              FOR UPDATE SKIP LOCKED)
+            RETURNING *`,
+          (rows) => rows.map(outbox).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt)
+        )
+      ),
+    markOutboxSent: (id) =>
+      guard(sql`UPDATE outbox SET status = 'sent', last_error = NULL WHERE id = ${id}`.pipe(Effect.asVoid)),
+    retryOutbox: (id, nextAttemptAt, error) =>
+      guard(
+        sql`UPDATE outbox SET next_attempt_at = ${nextAttemptAt}, last_error = ${error}, lease_until = 0
+            WHERE id = ${id}`.pipe(Effect.asVoid)
+      ),
+    finishOutbox: (id, status, error) =>
+      guard(sql`UPDATE outbox SET status = ${status}, last_error = ${error} WHERE id = ${id}`.pipe(Effect.asVoid)),
+    listOutbox: (limit) =>
+      guard(
+        Effect.map(sql<OutboxRow>`SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ${limit}`, (rows) =>
+          rows.map(outbox)
+        )
+      ),
+
+    // One statement: both deletions or neither.
+    purge: (before) =>
+      guard(
+        Effect.map(
+          sql<{ n: number }>`
+            WITH links AS (DELETE FROM magic_links WHERE expires_at < ${before} AND created_at < ${before} RETURNING 1),
+                 messages AS (DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ${before} RETURNING 1)
+            SELECT (SELECT count(*) FROM links) + (SELECT count(*) FROM messages) AS n`,
+          (rows) => rows[0]!.n
+        )
+      )
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constructors.
+
+const startFailure = (settings: Settings, error: SqlError) =>
+  new Unavailable({
+    message: `Cannot use the PostgreSQL database at ${settings.target}: ${
+      error.cause instanceof Error && error.cause.message ? error.cause.message : error.message
+    }`
+  })
+
+/**
+ * Connects to PostgreSQL, applies the pending migrations (safe with several replicas starting at
+ * once) and answers the storage over a pool closed when the scope closes. Fails with
+ * `Unavailable` when the database cannot be reached.
+ * @since 0.0.0
+ * @category constructors
+ */
+export const makePgStorage = (
+  options: PgStorageOptions
+): Effect.Effect<StorageService, Unavailable, Scope.Scope> => {
+  const settings = settingsOf(options)
+  return Effect.gen(function* () {
+    // Migrations on their own connection, with a longer timeout (they may wait for another
+    // replica, or build an index), closed before serving.
+    yield* Effect.scoped(
+      Effect.flatMap(makeClient(settings, settings.migrationTimeoutMillis, 1), (sql) => migrate(sql))
+    )
+    const sql = yield* makeClient(settings, settings.statementTimeoutMillis, settings.maxConnections)
+    return makeService(sql)
+  }).pipe(
+    Effect.catchAll((error) =>
+      isUnavailableCause(error.cause) ? Effect.fail(startFailure(settings, error)) : Effect.die(error)
+    ),
+    // A COMMIT of the migrations that broke with the connection (see `guard`).
+    Effect.catchSomeDefect((defect) =>
+      defect instanceof SqlError && isUnavailableCause(defect.cause)
+        ? Option.some(Effect.fail(startFailure(settings, defect)))
+        : Option.none()
+    )
+  )
+}
+
+/**
+ * @since 0.0.0
+ * @category layers
+ */
+export const layerPg = (options: PgStorageOptions): Layer.Layer<Storage, Unavailable> =>
+  Layer.scoped(Storage, makePgStorage(options))
