@@ -12,7 +12,10 @@ const fail = (line: string): void => {
 
 const describe = (error: unknown): string => {
   if (error instanceof Error && error.name === "KeyFileError") return error.message
-  // The module's bootstrap dies with this message (it is not a typed error yet).
+  // The module's bootstrap fails with a Conflict naming the problem.
+  if (error instanceof Error && /was revoked; configure another one/.test(error.message)) {
+    return "LAGRELLO_ACCESS_TOKEN: this token was revoked; configure another one"
+  }
   if (error instanceof Error && /belongs to another tenant/.test(error.message)) {
     return "LAGRELLO_ACCESS_TOKEN: this token already belongs to another tenant than LAGRELLO_TENANT_NAME; use another token or that tenant's name"
   }

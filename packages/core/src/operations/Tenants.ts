@@ -4,7 +4,7 @@
  * @since 0.0.0
  */
 import { Clock, Effect, Option } from "effect"
-import { NotFound } from "../domain/errors.js"
+import { Conflict, NotFound } from "../domain/errors.js"
 import type { Tenant, UpdateTenantRequest } from "../domain/models.js"
 import { expand } from "../domain/permissions.js"
 import { hashToken } from "../crypto/tokens.js"
@@ -72,28 +72,32 @@ export const ensure = (options: {
     const storage = yield* Storage
     const random = yield* SecureRandom
     const now = yield* Clock.currentTimeMillis
-    let tenant = Option.getOrUndefined(yield* storage.findTenantByName(options.name))
-    if (!tenant) {
-      tenant = { tenantId: yield* random.uuid(), name: options.name, callbackUrl: "", createdAt: now }
-      yield* storage.insertTenant(tenant)
-    }
+    // Insert-if-absent, then read: replicas starting at once all end up with the same tenant.
+    yield* storage.insertTenant({ tenantId: yield* random.uuid(), name: options.name, callbackUrl: "", createdAt: now })
+    let tenant = yield* Effect.flatMap(storage.findTenantByName(options.name), Option.match({
+      onNone: () => Effect.dieMessage("The tenant vanished while it was being created"),
+      onSome: Effect.succeed
+    }))
     if (options.callbackUrl !== undefined && options.callbackUrl !== tenant.callbackUrl) {
-      tenant = Option.getOrElse(yield* storage.setTenantCallbackUrl(tenant.tenantId, options.callbackUrl), () => tenant!)
+      tenant = Option.getOrElse(yield* storage.setTenantCallbackUrl(tenant.tenantId, options.callbackUrl), () => tenant)
     }
     const secretHash = hashToken(options.accessToken)
-    const existing = yield* storage.findAccessToken(secretHash)
-    if (Option.isNone(existing)) {
-      yield* storage.insertAccessToken({
-        tokenId: yield* random.uuid(),
-        tenantId: tenant.tenantId,
-        name: "bootstrap",
-        secretHash,
-        permissions: expand(["ADMIN"]),
-        createdBy: "bootstrap",
-        createdAt: now
+    yield* storage.insertAccessToken({
+      tokenId: yield* random.uuid(),
+      tenantId: tenant.tenantId,
+      name: "bootstrap",
+      secretHash,
+      permissions: expand(["ADMIN"]),
+      createdBy: "bootstrap",
+      createdAt: now
+    })
+    const holder = yield* storage.findAccessToken(secretHash)
+    if (Option.isNone(holder) || holder.value.tenantId !== tenant.tenantId) {
+      return yield* new Conflict({
+        message: Option.isNone(holder)
+          ? "The configured access token was revoked; configure another one"
+          : "The configured access token belongs to another tenant"
       })
-    } else if (existing.value.tenantId !== tenant.tenantId) {
-      return yield* Effect.dieMessage("The configured access token belongs to another tenant")
     }
     return toTenant(tenant)
   })

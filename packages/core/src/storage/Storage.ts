@@ -120,7 +120,8 @@ export interface AcceptTotpStep {
 
 /** @since 0.0.0 */
 export interface StorageService {
-  readonly insertTenant: (tenant: TenantRecord) => Effect.Effect<void, Unavailable>
+  /** False when a tenant of that id or name exists (so replicas starting at once can race safely). */
+  readonly insertTenant: (tenant: TenantRecord) => Effect.Effect<boolean, Unavailable>
   readonly getTenant: (tenantId: string) => Effect.Effect<Option.Option<TenantRecord>, Unavailable>
   readonly findTenantByName: (name: string) => Effect.Effect<Option.Option<TenantRecord>, Unavailable>
   readonly setTenantCallbackUrl: (
@@ -128,7 +129,8 @@ export interface StorageService {
     callbackUrl: string
   ) => Effect.Effect<Option.Option<TenantRecord>, Unavailable>
 
-  readonly insertAccessToken: (token: AccessTokenRecord) => Effect.Effect<void, Unavailable>
+  /** False when a token of that id or hash exists. */
+  readonly insertAccessToken: (token: AccessTokenRecord) => Effect.Effect<boolean, Unavailable>
   /** An active (not revoked) token by the hash of the bearer token. */
   readonly findAccessToken: (secretHash: string) => Effect.Effect<Option.Option<AccessTokenRecord>, Unavailable>
   /** Active tokens of a tenant, oldest first. */

@@ -73,7 +73,12 @@ export const makeMemoryStorage = (): StorageService => {
   }
 
   return {
-    insertTenant: (tenant) => Effect.sync(() => void tenants.set(tenant.tenantId, tenant)),
+    insertTenant: (tenant) =>
+      Effect.sync(() => {
+        if (tenants.has(tenant.tenantId) || [...tenants.values()].some((t) => t.name === tenant.name)) return false
+        tenants.set(tenant.tenantId, tenant)
+        return true
+      }),
     getTenant: (tenantId) => Effect.sync(() => Option.fromNullable(tenants.get(tenantId))),
     findTenantByName: (name) =>
       Effect.sync(() => Option.fromNullable([...tenants.values()].find((t) => t.name === name))),
@@ -86,7 +91,12 @@ export const makeMemoryStorage = (): StorageService => {
         return Option.some(updated)
       }),
 
-    insertAccessToken: (token) => Effect.sync(() => void tokens.set(token.tokenId, { ...token, revokedAt: undefined })),
+    insertAccessToken: (token) =>
+      Effect.sync(() => {
+        if (tokens.has(token.tokenId) || [...tokens.values()].some((t) => t.secretHash === token.secretHash)) return false
+        tokens.set(token.tokenId, { ...token, revokedAt: undefined })
+        return true
+      }),
     findAccessToken: (secretHash) =>
       Effect.sync(() =>
         Option.fromNullable([...tokens.keys()].map(activeToken).find((t) => t?.secretHash === secretHash))

@@ -381,7 +381,8 @@ const makeService = (sql: SqlClient): StorageService => {
     insertTenant: (t) =>
       guard(
         sql`INSERT INTO tenants (tenant_id, name, callback_url, created_at)
-            VALUES (${t.tenantId}, ${t.name}, ${t.callbackUrl}, ${t.createdAt})`.pipe(Effect.asVoid)
+            VALUES (${t.tenantId}, ${t.name}, ${t.callbackUrl}, ${t.createdAt})
+            ON CONFLICT DO NOTHING RETURNING tenant_id`.pipe(Effect.map((rows) => rows.length === 1))
       ),
     getTenant: (tenantId) =>
       guard(Effect.map(sql<TenantRow>`SELECT * FROM tenants WHERE tenant_id = ${tenantId}`, (rows) => first(rows, tenant))),
@@ -399,7 +400,8 @@ const makeService = (sql: SqlClient): StorageService => {
       guard(
         sql`INSERT INTO access_tokens (token_id, tenant_id, name, secret_hash, permissions, created_by, created_at)
             VALUES (${t.tokenId}, ${t.tenantId}, ${t.name}, ${t.secretHash}, ${t.permissions.join(",")},
-                    ${t.createdBy}, ${t.createdAt})`.pipe(Effect.asVoid)
+                    ${t.createdBy}, ${t.createdAt})
+            ON CONFLICT DO NOTHING RETURNING token_id`.pipe(Effect.map((rows) => rows.length === 1))
       ),
     // No cache: a revocation committed by any replica is seen by the next request.
     findAccessToken: (secretHash) =>

@@ -168,7 +168,7 @@ const makeService = (db: Database.Database): StorageService => {
   const immediate = <A>(f: () => A) => attempt(() => db.transaction(f).immediate())
 
   const insertTenant = q(
-    "INSERT INTO tenants (tenant_id, name, callback_url, created_at) VALUES (?, ?, ?, ?)"
+    "INSERT INTO tenants (tenant_id, name, callback_url, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
   )
   const selectTenant = q<TenantRow>("SELECT * FROM tenants WHERE tenant_id = ?")
   const selectTenantByName = q<TenantRow>("SELECT * FROM tenants WHERE name = ?")
@@ -176,7 +176,7 @@ const makeService = (db: Database.Database): StorageService => {
 
   const insertToken = q(
     `INSERT INTO access_tokens (token_id, tenant_id, name, secret_hash, permissions, created_by, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
   )
   const selectToken = q<TokenRow>("SELECT * FROM access_tokens WHERE secret_hash = ? AND revoked_at IS NULL")
   const listTokens = q<TokenRow>(
@@ -270,7 +270,7 @@ const makeService = (db: Database.Database): StorageService => {
   const purgeMessages = q("DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ?")
 
   return {
-    insertTenant: (t) => attempt(() => void insertTenant.run(t.tenantId, t.name, t.callbackUrl, t.createdAt)),
+    insertTenant: (t) => attempt(() => insertTenant.run(t.tenantId, t.name, t.callbackUrl, t.createdAt).changes === 1),
     getTenant: (tenantId) => attempt(() => Option.map(Option.fromNullable(selectTenant.get(tenantId)), tenant)),
     findTenantByName: (name) =>
       attempt(() => Option.map(Option.fromNullable(selectTenantByName.get(name)), tenant)),
@@ -280,7 +280,7 @@ const makeService = (db: Database.Database): StorageService => {
     insertAccessToken: (t) =>
       attempt(
         () =>
-          void insertToken.run(
+          insertToken.run(
             t.tokenId,
             t.tenantId,
             t.name,
@@ -288,7 +288,7 @@ const makeService = (db: Database.Database): StorageService => {
             t.permissions.join(","),
             t.createdBy,
             t.createdAt
-          )
+          ).changes === 1
       ),
     findAccessToken: (secretHash) =>
       attempt(() => Option.map(Option.fromNullable(selectToken.get(secretHash)), token)),
