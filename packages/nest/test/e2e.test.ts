@@ -71,6 +71,14 @@ describe.each<AdapterName>(["fastify", "express"])("v1 API on %s", (adapter) => 
     expectError(await call("DELETE", `/v1/users/u-${adapter}`), 404, "NotFound")
   })
 
+  it("user ids of 128 characters (and non-ASCII ones) route; 129 is 400", async () => {
+    const long = "é".repeat(128)
+    const path = `/v1/users/${encodeURIComponent(long)}`
+    expect((await call("POST", "/v1/users", { body: { userId: long } })).status).toBe(201)
+    expect((await call("GET", path)).json).toEqual({ userId: long })
+    expectError(await call("GET", `/v1/users/${"x".repeat(129)}`), 400, "InvalidPayload")
+  })
+
   it("a user without email has no email key (never null)", async () => {
     const created = await call("POST", "/v1/users", { body: { userId: "no-mail" } })
     expect(created.text).toBe('{"userId":"no-mail"}')

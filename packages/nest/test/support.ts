@@ -32,7 +32,7 @@ export const startApp = async (
 ): Promise<{ app: INestApplication; url: string; service: LagrelloService }> => {
   @Module({ imports: [LagrelloModule.forRoot(moduleOptions)] })
   class AppModule {}
-  const app = await NestFactory.create(AppModule, adapter === "fastify" ? new FastifyAdapter() : new ExpressAdapter(), {
+  const app = await NestFactory.create(AppModule, adapter === "fastify" ? new FastifyAdapter({ routerOptions: { maxParamLength: 2048 } }) : new ExpressAdapter(), {
     logger: false
   })
   await app.listen(0, "127.0.0.1")

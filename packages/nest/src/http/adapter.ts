@@ -13,7 +13,7 @@
  * @since 0.0.0
  */
 import type { OnModuleInit } from "@nestjs/common"
-import { Inject, Injectable } from "@nestjs/common"
+import { Inject, Injectable, Logger } from "@nestjs/common"
 import { HttpAdapterHost } from "@nestjs/core"
 import type { LagrelloModuleExtras } from "../options.js"
 import { LAGRELLO_EXTRAS } from "../lagrello.module-definition.js"
@@ -22,6 +22,10 @@ import { errorTypeOfStatus } from "./errors.js"
 
 type Done = (error: Error | null, body?: unknown) => void
 interface FastifyLike {
+  readonly initialConfig?: {
+    readonly maxParamLength?: number
+    readonly routerOptions?: { readonly maxParamLength?: number }
+  }
   hasContentTypeParser(type: string): boolean
   removeContentTypeParser(type: string): void
   addContentTypeParser(
@@ -73,6 +77,16 @@ export class LagrelloAdapterSetup implements OnModuleInit {
   }
 
   private setupFastify(fastify: FastifyLike, ours: (url: string) => boolean) {
+    // A userId has up to 128 characters (more once percent-encoded); Fastify's router refuses
+    // longer parameters than `maxParamLength` (default 100) with a 404.
+    const config = fastify.initialConfig
+    const maxParamLength = config?.routerOptions?.maxParamLength ?? config?.maxParamLength ?? 100
+    if (maxParamLength < 1536) {
+      new Logger("Lagrello").warn(
+        `Fastify maxParamLength is ${maxParamLength}: user ids longer than that answer 404. ` +
+          "Create the adapter with new FastifyAdapter({ routerOptions: { maxParamLength: 2048 } })."
+      )
+    }
     const defaultJson = fastify.getDefaultJsonParser("error", "error")
     if (fastify.hasContentTypeParser("application/json")) fastify.removeContentTypeParser("application/json")
     fastify.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
