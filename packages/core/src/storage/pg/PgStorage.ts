@@ -25,16 +25,10 @@ import type { Scope } from "effect"
 import type { ConnectionOptions } from "node:tls"
 import * as Pg from "pg"
 import { Unavailable } from "../../domain/errors.js"
-import type { Permission } from "../../domain/permissions.js"
-import type {
-  AccessTokenRecord,
-  OutboxRecord,
-  OutboxStatus,
-  StorageService,
-  TenantRecord,
-  TotpRecord
-} from "../Storage.js"
+import type { StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
+import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
+import { outbox, tenant, token, totp, user } from "../rows.js"
 import { migrationLockKey, migrations } from "./migrations.js"
 
 /** @since 0.0.0 */
@@ -289,79 +283,6 @@ export const migrate = (sql: SqlClient): Effect.Effect<number, SqlError> =>
 // ---------------------------------------------------------------------------------------------
 // Rows.
 
-interface TenantRow {
-  tenant_id: string
-  name: string
-  callback_url: string
-  created_at: number
-}
-interface TokenRow {
-  token_id: string
-  tenant_id: string
-  name: string
-  secret_hash: string
-  permissions: string
-  created_by: string
-  created_at: number
-}
-interface UserRow {
-  user_id: string
-  email: string | null
-}
-interface TotpRow {
-  confirmed_secret: string | null
-  pending_secret: string | null
-  last_step: number | null
-  failures: number
-  last_failure_at: number | null
-}
-interface OutboxRow {
-  id: string
-  tenant_id: string
-  user_id: string
-  sealed: string
-  created_at: number
-  expires_at: number
-  status: OutboxStatus
-  attempts: number
-  next_attempt_at: number
-  last_error: string | null
-}
-
-const tenant = (r: TenantRow): TenantRecord => ({
-  tenantId: r.tenant_id,
-  name: r.name,
-  callbackUrl: r.callback_url,
-  createdAt: r.created_at
-})
-const token = (r: TokenRow): AccessTokenRecord => ({
-  tokenId: r.token_id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  secretHash: r.secret_hash,
-  permissions: r.permissions.split(",") as Array<Permission>,
-  createdBy: r.created_by,
-  createdAt: r.created_at
-})
-const user = (r: UserRow) => ({ userId: r.user_id, email: r.email ?? undefined })
-const totp = (r: TotpRow): TotpRecord => ({
-  confirmedSecret: r.confirmed_secret ?? undefined,
-  pendingSecret: r.pending_secret ?? undefined,
-  lastStep: r.last_step ?? undefined,
-  failures: r.failures
-})
-const outbox = (r: OutboxRow): OutboxRecord => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  userId: r.user_id,
-  sealed: r.sealed,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  status: r.status,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error ?? undefined
-})
 
 const first = <A, B>(rows: ReadonlyArray<A>, f: (a: A) => B): Option.Option<B> =>
   rows.length > 0 ? Option.some(f(rows[0]!)) : Option.none()

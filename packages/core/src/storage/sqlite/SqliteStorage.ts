@@ -14,16 +14,10 @@ import { Effect, Layer, Option } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { Unavailable } from "../../domain/errors.js"
-import type { Permission } from "../../domain/permissions.js"
-import type {
-  AccessTokenRecord,
-  OutboxRecord,
-  OutboxStatus,
-  StorageService,
-  TenantRecord,
-  TotpRecord
-} from "../Storage.js"
+import type { StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
+import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
+import { outbox, tenant, token, totp, user } from "../rows.js"
 import { migrations } from "./migrations.js"
 
 /** @since 0.0.0 */
@@ -48,78 +42,6 @@ const attempt = <A>(f: () => A): Effect.Effect<A, Unavailable> =>
     }
   })
 
-interface TenantRow {
-  tenant_id: string
-  name: string
-  callback_url: string
-  created_at: number
-}
-interface TokenRow {
-  token_id: string
-  tenant_id: string
-  name: string
-  secret_hash: string
-  permissions: string
-  created_by: string
-  created_at: number
-}
-interface UserRow {
-  user_id: string
-  email: string | null
-}
-interface TotpRow {
-  confirmed_secret: string | null
-  pending_secret: string | null
-  last_step: number | null
-  failures: number
-  last_failure_at: number | null
-}
-interface OutboxRow {
-  id: string
-  tenant_id: string
-  user_id: string
-  sealed: string
-  created_at: number
-  expires_at: number
-  status: OutboxStatus
-  attempts: number
-  next_attempt_at: number
-  last_error: string | null
-}
-
-const tenant = (r: TenantRow): TenantRecord => ({
-  tenantId: r.tenant_id,
-  name: r.name,
-  callbackUrl: r.callback_url,
-  createdAt: r.created_at
-})
-const token = (r: TokenRow): AccessTokenRecord => ({
-  tokenId: r.token_id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  secretHash: r.secret_hash,
-  permissions: r.permissions.split(",") as Array<Permission>,
-  createdBy: r.created_by,
-  createdAt: r.created_at
-})
-const totp = (r: TotpRow): TotpRecord => ({
-  confirmedSecret: r.confirmed_secret ?? undefined,
-  pendingSecret: r.pending_secret ?? undefined,
-  lastStep: r.last_step ?? undefined,
-  failures: r.failures
-})
-const outbox = (r: OutboxRow): OutboxRecord => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  userId: r.user_id,
-  sealed: r.sealed,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  status: r.status,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error ?? undefined
-})
 
 /**
  * Applies the migrations the file does not have yet, in one immediate transaction.
@@ -308,10 +230,7 @@ const makeService = (db: Database.Database): StorageService => {
       attempt(() => insertUser.run(tenantId, user.userId, user.email ?? null, now).changes === 1),
     getUser: (tenantId, userId) =>
       attempt(() =>
-        Option.map(Option.fromNullable(selectUser.get(tenantId, userId)), (r) => ({
-          userId: r.user_id,
-          email: r.email ?? undefined
-        }))
+        Option.map(Option.fromNullable(selectUser.get(tenantId, userId)), user)
       ),
     updateUserEmail: (tenantId, userId, email) =>
       immediate(() => {
@@ -319,7 +238,7 @@ const makeService = (db: Database.Database): StorageService => {
         if (!before) return Option.none()
         if (before.email !== email) revokeLinks.run("email-changed", tenantId, userId)
         const r = updateEmail.get(email, tenantId, userId)!
-        return Option.some({ userId: r.user_id, email: r.email ?? undefined })
+        return Option.some(user(r))
       }),
     deleteUser: (tenantId, userId) =>
       immediate(() => {
