@@ -51,6 +51,7 @@ export const send = (tenantId: string, userId: string) =>
     const result = yield* storage.issueMagicLink({
       tenantId,
       userId,
+      email: user.email,
       tokenHash: hashToken(token),
       now,
       expiresAt: now + lifetime,
@@ -58,6 +59,10 @@ export const send = (tenantId: string, userId: string) =>
       windowMillis: Duration.toMillis(policies.sendWindow),
       message: { id: messageId, sealed: yield* sealer.seal(JSON.stringify(message), messageId) }
     })
+    if (result._tag === "UserChanged") {
+      // Deleted or re-addressed while this send was being prepared: the caller may send again.
+      return yield* Users.userNotFoundOrChanged(tenantId, userId)
+    }
     if (result._tag === "Throttled") {
       return yield* new TooManyRequests({
         message: "Too many sign-in links were sent to this user recently; the last one is still valid",

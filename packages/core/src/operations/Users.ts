@@ -4,7 +4,7 @@
  * @since 0.0.0
  */
 import { Clock, Effect, Option } from "effect"
-import { Conflict, NotFound } from "../domain/errors.js"
+import { Conflict, NotFound, Unavailable } from "../domain/errors.js"
 import type { CreateUserRequest, UpdateUserRequest, User } from "../domain/models.js"
 import type { UserRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
@@ -16,6 +16,16 @@ export const toUser = (record: UserRecord): User =>
 /** @since 0.0.0 */
 export const userNotFound = (userId: string) =>
   new NotFound({ message: `User ${JSON.stringify(userId)} does not exist in this tenant` })
+
+/**
+ * After a send found the user changed: NotFound when it is gone, else Unavailable (the address
+ * changed meanwhile; sending again uses the new one).
+ * @since 0.0.0
+ */
+export const userNotFoundOrChanged = (tenantId: string, userId: string) =>
+  Effect.flatMap(find(tenantId, userId), () =>
+    Effect.fail(new Unavailable({ message: "The user's e-mail address changed during the send; send again" }))
+  )
 
 /**
  * Finds a user or fails with NotFound.

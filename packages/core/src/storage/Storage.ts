@@ -83,6 +83,8 @@ export interface OutboxRecord {
 export interface IssueMagicLink {
   readonly tenantId: string
   readonly userId: string
+  /** The address the message goes to: nothing is written unless it is still the user's. */
+  readonly email: string
   readonly tokenHash: string
   readonly now: number
   readonly expiresAt: number
@@ -98,6 +100,8 @@ export type IssueResult =
   | { readonly _tag: "Issued" }
   /** Over the send limit; nothing was written and earlier links stay valid. */
   | { readonly _tag: "Throttled"; readonly retryAt: number }
+  /** The user was deleted or changed address since the caller read it; nothing was written. */
+  | { readonly _tag: "UserChanged" }
 
 /** @since 0.0.0 */
 export type ConsumeResult =
@@ -153,7 +157,10 @@ export interface StorageService {
   /** Erases the user, its e-mail, TOTP secret and queued messages, and revokes its links. */
   readonly deleteUser: (tenantId: string, userId: string, now: number) => Effect.Effect<boolean, Unavailable>
 
-  /** Throttle check, revocation of earlier unused links, the new link and its message: one transaction. */
+  /**
+   * Under a lock on the user: its address check, the throttle, revocation of earlier unused links,
+   * the new link and its message: one transaction.
+   */
   readonly issueMagicLink: (request: IssueMagicLink) => Effect.Effect<IssueResult, Unavailable>
   /** Consumes an unexpired, unused link atomically: of concurrent calls, exactly one succeeds. */
   readonly consumeMagicLink: (

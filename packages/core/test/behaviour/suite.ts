@@ -13,6 +13,7 @@ import * as Tenants from "../../src/operations/Tenants.js"
 import * as Tokens from "../../src/operations/Tokens.js"
 import * as Totp from "../../src/operations/Totp.js"
 import * as Users from "../../src/operations/Users.js"
+import { Storage } from "../../src/storage/Storage.js"
 import { adminToken, lastToken, services, setupTenant, type StorageLayer, totpState } from "./harness.js"
 
 // 2026-01-01T00:00:00Z: a realistic epoch so that steps T-1 and T-2 exist.
@@ -162,6 +163,29 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           for (const bad of ["", "x", "a".repeat(44), "!".repeat(43), "a".repeat(10_000)]) {
             expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, bad)))).toBe("Unauthorized")
           }
+        }))
+
+      test("a link is written only if the user still has the address it goes to", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          const issue = (email: string) =>
+            storage.issueMagicLink({
+              tenantId,
+              userId: "alice",
+              email,
+              tokenHash: "h".repeat(43),
+              now: start,
+              expiresAt: start + 600_000,
+              limit: 5,
+              windowMillis: 600_000,
+              message: { id: "m1", sealed: "sealed" }
+            })
+          yield* Users.update(tenantId, "alice", { email: "alice@new.example.com" })
+          expect((yield* issue("alice@example.com"))._tag).toBe("UserChanged")
+          yield* Users.remove(tenantId, "alice")
+          expect((yield* issue("alice@new.example.com"))._tag).toBe("UserChanged")
+          expect(yield* storage.listOutbox(10)).toHaveLength(0)
         }))
 
       test("changing the e-mail address revokes links sent to the old one", () =>

@@ -44,6 +44,7 @@ describe("development mailbox", () => {
       yield* storage.issueMagicLink({
         tenantId,
         userId: "alice",
+        email: "alice@example.com",
         tokenHash: "x".repeat(43),
         now: 1_000,
         expiresAt: 601_000,

@@ -99,6 +99,7 @@ const seed = (s: StorageService, tokenHash = "hash-1") =>
     yield* s.issueMagicLink({
       tenantId: "t1",
       userId: "alice",
+      email: "alice@example.com",
       tokenHash,
       now,
       expiresAt: now + 600_000,
@@ -225,6 +226,7 @@ describePostgres("PostgreSQL unavailable", (db) => {
           storage.issueMagicLink({
             tenantId: "t1",
             userId: "alice",
+            email: "alice@example.com",
             tokenHash: "hash-2",
             now: now + 1000,
             expiresAt: now + 601_000,
@@ -268,6 +270,7 @@ describePostgres("PostgreSQL unavailable", (db) => {
         storage.issueMagicLink({
           tenantId: "t1",
           userId: "alice",
+          email: "alice@example.com",
           tokenHash: "hash-2",
           now: now + 1000,
           expiresAt: now + 601_000,

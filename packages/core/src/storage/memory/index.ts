@@ -151,6 +151,7 @@ export const makeMemoryStorage = (): StorageService => {
 
     issueMagicLink: (r) =>
       Effect.sync(() => {
+        if (users.get(key(r.tenantId, r.userId))?.email !== r.email) return { _tag: "UserChanged" } as const
         const recent = [...links.values()]
           .filter((l) => l.tenantId === r.tenantId && l.userId === r.userId && l.createdAt > r.now - r.windowMillis)
           .map((l) => l.createdAt)

@@ -409,11 +409,10 @@ const makeService = (sql: SqlClient): StorageService => {
         Effect.gen(function* () {
           // Concurrent sends for one user (on any replica) wait here for each other, so each
           // counts the links the others committed: the throttle holds across replicas.
-          const locked = yield* sql`SELECT user_id FROM users
+          const [locked] = yield* sql<UserRow>`SELECT user_id, email FROM users
             WHERE tenant_id = ${r.tenantId} AND user_id = ${r.userId} FOR UPDATE`
-          // Deleted since the caller read it: as if this send came just before the deletion,
-          // which would have revoked the link and dropped its message. Nothing is written.
-          if (locked.length === 0) return { _tag: "Issued" } as const
+          // Deleted or re-addressed since the caller read it: nothing is written.
+          if (!locked || locked.email !== r.email) return { _tag: "UserChanged" } as const
           const recent = yield* sql<{ created_at: number }>`SELECT created_at FROM magic_links
             WHERE tenant_id = ${r.tenantId} AND user_id = ${r.userId}
               AND created_at > ${r.now}::bigint - ${r.windowMillis}::bigint

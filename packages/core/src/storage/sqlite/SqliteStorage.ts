@@ -251,6 +251,8 @@ const makeService = (db: Database.Database): StorageService => {
 
     issueMagicLink: (r) =>
       immediate(() => {
+        // The immediate transaction holds the write lock: the address cannot change meanwhile.
+        if (selectUser.get(r.tenantId, r.userId)?.email !== r.email) return { _tag: "UserChanged" } as const
         const recent = recentLinks.all(r.tenantId, r.userId, r.now - r.windowMillis)
         if (recent.length >= r.limit) {
           return { _tag: "Throttled", retryAt: recent[recent.length - r.limit]!.created_at + r.windowMillis } as const
