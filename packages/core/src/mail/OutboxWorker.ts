@@ -160,37 +160,41 @@ const processMessage = (
     const transport = yield* MailTransport
     const now = yield* Clock.currentTimeMillis
     if (record.expiresAt <= now) {
-      yield* storage.finishOutbox(record.id, "expired", "link expired before delivery")
+      yield* storage.finishOutbox(record, "expired", "link expired before delivery")
       yield* Effect.logWarning("Outbox: message dropped, its link expired before delivery")
       return "expired"
     }
     const opened = yield* Effect.either(openOutboxMessage(record))
     if (Either.isLeft(opened)) {
-      yield* storage.finishOutbox(record.id, "failed", opened.left.message)
+      yield* storage.finishOutbox(record, "failed", opened.left.message)
       yield* Effect.logError(`Outbox: message given up: ${opened.left.message}`)
       return "failed"
     }
     const sent = yield* Effect.either(transport.send(opened.right))
     if (Either.isRight(sent)) {
-      yield* storage.markOutboxSent(record.id, yield* Clock.currentTimeMillis)
+      if (!(yield* storage.markOutboxSent(record))) {
+        // The lease lapsed during the send: another worker may deliver it again. Leases are far
+        // longer than the send timeout, so this only happens when the process stalled.
+        yield* Effect.logWarning("Outbox: sent after its lease lapsed")
+      }
       yield* Effect.logDebug("Outbox: message sent")
       return "sent"
     }
     const error = sent.left
     if (error.permanent || record.attempts >= settings.maxAttempts) {
       const why = error.permanent ? "refused" : `failed ${record.attempts} times`
-      yield* storage.finishOutbox(record.id, "failed", error.message)
+      yield* storage.finishOutbox(record, "failed", error.message)
       yield* Effect.logError(`Outbox: message given up (${why}): ${error.message}`)
       return "failed"
     }
     const after = yield* Clock.currentTimeMillis
     const nextAttemptAt = after + (yield* retryDelayMillis(record.attempts, settings))
     if (nextAttemptAt >= record.expiresAt) {
-      yield* storage.finishOutbox(record.id, "expired", `link expires before the next attempt; last error: ${error.message}`)
+      yield* storage.finishOutbox(record, "expired", `link expires before the next attempt; last error: ${error.message}`)
       yield* Effect.logWarning(`Outbox: message dropped, its link expires before the next attempt: ${error.message}`)
       return "expired"
     }
-    yield* storage.retryOutbox(record.id, nextAttemptAt, error.message)
+    yield* storage.retryOutbox(record, nextAttemptAt, error.message)
     yield* Effect.logWarning(
       `Outbox: attempt ${record.attempts} failed, next in ${Duration.format(Duration.millis(nextAttemptAt - after))}: ${error.message}`
     )
@@ -204,7 +208,7 @@ const processMessage = (
 
 /**
  * Gives back the leases of messages that were claimed but not started, so that any worker takes
- * them at once. The claim counted an attempt for them: `retryOutbox` cannot take it back.
+ * them at once, without counting the claim's attempt.
  */
 const release = (records: ReadonlyArray<OutboxRecord>) =>
   Effect.gen(function* () {
@@ -214,7 +218,7 @@ const release = (records: ReadonlyArray<OutboxRecord>) =>
       records,
       (record) =>
         storage
-          .retryOutbox(record.id, record.nextAttemptAt, record.lastError ?? "released unsent: the worker stopped")
+          .releaseOutbox(record)
           .pipe(Effect.catchTag("Unavailable", () => Effect.void)),
       { discard: true }
     )

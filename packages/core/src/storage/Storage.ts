@@ -77,6 +77,11 @@ export interface OutboxRecord {
   readonly attempts: number
   readonly nextAttemptAt: number
   readonly lastError: string | undefined
+  /**
+   * The end of the current lease (0 when none). Each claim sets a later one, so it fences the
+   * claim: updates with a lapsed lease, after another worker took the message over, change nothing.
+   */
+  readonly leaseUntil: number
 }
 
 /** @since 0.0.0 */
@@ -193,9 +198,20 @@ export interface StorageService {
     leaseMillis: number,
     limit: number
   ) => Effect.Effect<ReadonlyArray<OutboxRecord>, Unavailable>
-  readonly markOutboxSent: (id: string, now: number) => Effect.Effect<void, Unavailable>
-  readonly retryOutbox: (id: string, nextAttemptAt: number, error: string) => Effect.Effect<void, Unavailable>
-  readonly finishOutbox: (id: string, status: "expired" | "failed", error: string) => Effect.Effect<void, Unavailable>
+  /** Each of these changes the message only while `claimed` still holds its lease (else false). */
+  readonly markOutboxSent: (claimed: OutboxRecord) => Effect.Effect<boolean, Unavailable>
+  readonly retryOutbox: (
+    claimed: OutboxRecord,
+    nextAttemptAt: number,
+    error: string
+  ) => Effect.Effect<boolean, Unavailable>
+  readonly finishOutbox: (
+    claimed: OutboxRecord,
+    status: "expired" | "failed",
+    error: string
+  ) => Effect.Effect<boolean, Unavailable>
+  /** Gives the lease back unused: the message is due again and the claim's attempt is not counted. */
+  readonly releaseOutbox: (claimed: OutboxRecord) => Effect.Effect<boolean, Unavailable>
   /** Newest first (the development mailbox). */
   readonly listOutbox: (limit: number) => Effect.Effect<ReadonlyArray<OutboxRecord>, Unavailable>
 

@@ -45,6 +45,7 @@ export interface OutboxRow {
   attempts: number
   next_attempt_at: number
   last_error: string | null
+  lease_until: number
 }
 
 export const tenant = (r: TenantRow): TenantRecord => ({
@@ -79,5 +80,6 @@ export const outbox = (r: OutboxRow): OutboxRecord => ({
   status: r.status,
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error ?? undefined
+  lastError: r.last_error ?? undefined,
+  leaseUntil: r.lease_until
 })

@@ -198,6 +198,29 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
         }))
     })
 
+    describe("outbox", () => {
+      test("a claim whose lease lapsed cannot record an outcome over the worker that took over", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* MagicLink.send(tenantId, "alice")
+          const storage = yield* Storage
+          const [first] = yield* storage.claimOutbox(start, 60_000, 10)
+          expect(first).toBeDefined()
+          expect(yield* storage.claimOutbox(start + 1_000, 60_000, 10)).toHaveLength(0)
+          const [second] = yield* storage.claimOutbox(start + 61_000, 60_000, 10)
+          expect(second?.id).toBe(first!.id)
+          expect(yield* storage.markOutboxSent(first!)).toBe(false)
+          expect(yield* storage.retryOutbox(first!, start, "late")).toBe(false)
+          expect((yield* storage.listOutbox(1))[0]?.status).toBe("pending")
+          expect(yield* storage.releaseOutbox(second!)).toBe(true)
+          const [third] = yield* storage.claimOutbox(start + 61_000, 60_000, 10)
+          // The released claim's attempt is not counted.
+          expect(third?.attempts).toBe(2)
+          expect(yield* storage.markOutboxSent(third!)).toBe(true)
+          expect((yield* storage.listOutbox(1))[0]?.status).toBe("sent")
+        }))
+    })
+
     describe("TOTP", () => {
       const enrol = (tenantId: string, userId = "alice") =>
         Effect.gen(function* () {

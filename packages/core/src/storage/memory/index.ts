@@ -35,7 +35,6 @@ interface TotpRow {
 
 interface OutboxRow {
   record: OutboxRecord
-  leaseUntil: number
 }
 
 const key = (tenantId: string, userId: string) => `${tenantId}\u0000${userId}`
@@ -71,6 +70,15 @@ export const makeMemoryStorage = (): StorageService => {
     const { revokedAt: _revokedAt, ...record } = t
     return record
   }
+
+  // Changes a message only while the claim still holds its lease.
+  const update = (claimed: OutboxRecord, change: (record: OutboxRecord) => OutboxRecord) =>
+    Effect.sync(() => {
+      const row = outbox.get(claimed.id)
+      if (!row || row.record.leaseUntil !== claimed.leaseUntil) return false
+      row.record = change(row.record)
+      return true
+    })
 
   return {
     insertTenant: (tenant) =>
@@ -169,7 +177,6 @@ export const makeMemoryStorage = (): StorageService => {
           revoked: undefined
         })
         outbox.set(r.message.id, {
-          leaseUntil: 0,
           record: {
             id: r.message.id,
             tenantId: r.tenantId,
@@ -180,7 +187,8 @@ export const makeMemoryStorage = (): StorageService => {
             status: "pending",
             attempts: 0,
             nextAttemptAt: r.now,
-            lastError: undefined
+            lastError: undefined,
+            leaseUntil: 0
           }
         })
         return { _tag: "Issued" } as const
@@ -249,33 +257,19 @@ export const makeMemoryStorage = (): StorageService => {
     claimOutbox: (now, leaseMillis, limit) =>
       Effect.sync(() => {
         const due = [...outbox.values()]
-          .filter((row) => row.record.status === "pending" && row.record.nextAttemptAt <= now && row.leaseUntil <= now)
+          .filter((row) => row.record.status === "pending" && row.record.nextAttemptAt <= now && row.record.leaseUntil <= now)
           .sort((a, b) => a.record.nextAttemptAt - b.record.nextAttemptAt)
           .slice(0, limit)
         for (const row of due) {
-          row.leaseUntil = now + leaseMillis
-          row.record = { ...row.record, attempts: row.record.attempts + 1 }
+          row.record = { ...row.record, attempts: row.record.attempts + 1, leaseUntil: now + leaseMillis }
         }
         return due.map((row) => row.record)
       }),
-    markOutboxSent: (id) =>
-      Effect.sync(() => {
-        const row = outbox.get(id)
-        if (row) row.record = { ...row.record, status: "sent", lastError: undefined }
-      }),
-    retryOutbox: (id, nextAttemptAt, error) =>
-      Effect.sync(() => {
-        const row = outbox.get(id)
-        if (row) {
-          row.leaseUntil = 0
-          row.record = { ...row.record, nextAttemptAt, lastError: error }
-        }
-      }),
-    finishOutbox: (id, status, error) =>
-      Effect.sync(() => {
-        const row = outbox.get(id)
-        if (row) row.record = { ...row.record, status, lastError: error }
-      }),
+    markOutboxSent: (c) => update(c, (r) => ({ ...r, status: "sent", lastError: undefined })),
+    retryOutbox: (c, nextAttemptAt, error) =>
+      update(c, (r) => ({ ...r, nextAttemptAt, lastError: error, leaseUntil: 0 })),
+    finishOutbox: (c, status, error) => update(c, (r) => ({ ...r, status, lastError: error })),
+    releaseOutbox: (c) => update(c, (r) => ({ ...r, attempts: r.attempts - 1, leaseUntil: 0 })),
     listOutbox: (limit) =>
       Effect.sync(() =>
         [...outbox.values()]

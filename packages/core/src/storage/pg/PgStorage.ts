@@ -513,15 +513,38 @@ const makeService = (sql: SqlClient): StorageService => {
           (rows) => rows.map(outbox).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt)
         )
       ),
-    markOutboxSent: (id) =>
-      guard(sql`UPDATE outbox SET status = 'sent', last_error = NULL WHERE id = ${id}`.pipe(Effect.asVoid)),
-    retryOutbox: (id, nextAttemptAt, error) =>
+    markOutboxSent: (c) =>
       guard(
-        sql`UPDATE outbox SET next_attempt_at = ${nextAttemptAt}, last_error = ${error}, lease_until = 0
-            WHERE id = ${id}`.pipe(Effect.asVoid)
+        Effect.map(
+          sql`UPDATE outbox SET status = 'sent', last_error = NULL
+              WHERE id = ${c.id} AND lease_until = ${c.leaseUntil} RETURNING id`,
+          (rows) => rows.length === 1
+        )
       ),
-    finishOutbox: (id, status, error) =>
-      guard(sql`UPDATE outbox SET status = ${status}, last_error = ${error} WHERE id = ${id}`.pipe(Effect.asVoid)),
+    retryOutbox: (c, nextAttemptAt, error) =>
+      guard(
+        Effect.map(
+          sql`UPDATE outbox SET next_attempt_at = ${nextAttemptAt}, last_error = ${error}, lease_until = 0
+              WHERE id = ${c.id} AND lease_until = ${c.leaseUntil} RETURNING id`,
+          (rows) => rows.length === 1
+        )
+      ),
+    finishOutbox: (c, status, error) =>
+      guard(
+        Effect.map(
+          sql`UPDATE outbox SET status = ${status}, last_error = ${error}
+              WHERE id = ${c.id} AND lease_until = ${c.leaseUntil} RETURNING id`,
+          (rows) => rows.length === 1
+        )
+      ),
+    releaseOutbox: (c) =>
+      guard(
+        Effect.map(
+          sql`UPDATE outbox SET lease_until = 0, attempts = attempts - 1
+              WHERE id = ${c.id} AND lease_until = ${c.leaseUntil} RETURNING id`,
+          (rows) => rows.length === 1
+        )
+      ),
     listOutbox: (limit) =>
       guard(
         Effect.map(sql<OutboxRow>`SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ${limit}`, (rows) =>

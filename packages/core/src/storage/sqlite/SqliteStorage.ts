@@ -184,9 +184,12 @@ const makeService = (db: Database.Database): StorageService => {
        ORDER BY next_attempt_at LIMIT @limit)
      RETURNING *`
   )
-  const markSent = q("UPDATE outbox SET status = 'sent', last_error = NULL WHERE id = ?")
-  const retry = q("UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = 0 WHERE id = ?")
-  const finish = q("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?")
+  const markSent = q("UPDATE outbox SET status = 'sent', last_error = NULL WHERE id = ? AND lease_until = ?")
+  const retry = q(
+    "UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = 0 WHERE id = ? AND lease_until = ?"
+  )
+  const finish = q("UPDATE outbox SET status = ?, last_error = ? WHERE id = ? AND lease_until = ?")
+  const release = q("UPDATE outbox SET lease_until = 0, attempts = attempts - 1 WHERE id = ? AND lease_until = ?")
   const listMessages = q<OutboxRow>("SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ?")
   const purgeLinks = q("DELETE FROM magic_links WHERE expires_at < ? AND created_at < ?")
   const purgeMessages = q("DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ?")
@@ -289,9 +292,11 @@ const makeService = (db: Database.Database): StorageService => {
 
     claimOutbox: (now, leaseMillis, limit) =>
       attempt(() => claim.all({ now, leaseUntil: now + leaseMillis, limit }).map(outbox)),
-    markOutboxSent: (id) => attempt(() => void markSent.run(id)),
-    retryOutbox: (id, nextAttemptAt, error) => attempt(() => void retry.run(nextAttemptAt, error, id)),
-    finishOutbox: (id, status, error) => attempt(() => void finish.run(status, error, id)),
+    markOutboxSent: (c) => attempt(() => markSent.run(c.id, c.leaseUntil).changes === 1),
+    retryOutbox: (c, nextAttemptAt, error) =>
+      attempt(() => retry.run(nextAttemptAt, error, c.id, c.leaseUntil).changes === 1),
+    finishOutbox: (c, status, error) => attempt(() => finish.run(status, error, c.id, c.leaseUntil).changes === 1),
+    releaseOutbox: (c) => attempt(() => release.run(c.id, c.leaseUntil).changes === 1),
     listOutbox: (limit) => attempt(() => listMessages.all(limit).map(outbox)),
 
     purge: (before) =>
