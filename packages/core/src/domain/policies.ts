@@ -3,7 +3,7 @@
  *
  * @since 0.0.0
  */
-import { Context, Duration, Layer } from "effect"
+import { Context, Data, Duration, Effect, Layer } from "effect"
 
 /** @since 0.0.0 */
 export interface PolicySettings {
@@ -29,13 +29,37 @@ export const defaultPolicies: PolicySettings = {
 }
 
 /**
+ * A policy setting out of range (e.g. a limit of 0).
+ * @since 0.0.0
+ */
+export class InvalidPolicy extends Data.TaggedError("InvalidPolicy")<{ readonly message: string }> {}
+
+/**
+ * The settings, or the first one out of range.
+ * @since 0.0.0
+ */
+export const validatePolicies = (settings: PolicySettings): Effect.Effect<PolicySettings, InvalidPolicy> => {
+  const positiveInteger = (name: string, n: number) =>
+    Number.isSafeInteger(n) && n >= 1 ? undefined : `${name} must be a whole number of at least 1 (got ${n})`
+  const positiveDuration = (name: string, d: Duration.Duration) =>
+    Duration.toMillis(d) >= 1 && Duration.isFinite(d) ? undefined : `${name} must be a finite duration of at least 1 ms`
+  const problem =
+    positiveInteger("sendLimit", settings.sendLimit) ??
+    positiveInteger("totpFailureLimit", settings.totpFailureLimit) ??
+    positiveDuration("magicLinkLifetime", settings.magicLinkLifetime) ??
+    positiveDuration("sendWindow", settings.sendWindow) ??
+    positiveDuration("totpBackoff", settings.totpBackoff)
+  return problem ? Effect.fail(new InvalidPolicy({ message: `Lagrello policies: ${problem}` })) : Effect.succeed(settings)
+}
+
+/**
  * @since 0.0.0
  * @category tags
  */
 export class Policies extends Context.Tag("@lagrello/core/Policies")<Policies, PolicySettings>() {
   /** The documented defaults. */
   static readonly Default = Layer.succeed(Policies, defaultPolicies)
-  /** The defaults with some settings replaced. */
-  static readonly layer = (overrides: Partial<PolicySettings>) =>
-    Layer.succeed(Policies, { ...defaultPolicies, ...overrides })
+  /** The defaults with some settings replaced; fails with InvalidPolicy when one is out of range. */
+  static readonly layer = (overrides: Partial<PolicySettings>): Layer.Layer<Policies, InvalidPolicy> =>
+    Layer.effect(Policies, validatePolicies({ ...defaultPolicies, ...overrides }))
 }

@@ -1,0 +1,20 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Exit } from "effect"
+import { Policies } from "../../src/domain/policies.js"
+
+describe("Policies", () => {
+  it.effect("the defaults are valid; out-of-range settings fail the layer with a message naming them", () =>
+    Effect.gen(function* () {
+      const defaults = yield* Effect.provide(Policies, Policies.Default)
+      expect(defaults.sendLimit).toBe(5)
+      for (const [bad, name] of [
+        [{ sendLimit: 0 }, "sendLimit"],
+        [{ totpFailureLimit: 1.5 }, "totpFailureLimit"],
+        [{ magicLinkLifetime: Duration.zero }, "magicLinkLifetime"],
+        [{ totpBackoff: Duration.infinity }, "totpBackoff"]
+      ] as const) {
+        const exit = yield* Effect.exit(Effect.provide(Policies, Policies.layer(bad)))
+        expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain(name)
+      }
+    }))
+})
