@@ -13,11 +13,12 @@ import { LoginController } from "./http/login.controller.js"
 import { MailboxController } from "./http/mailbox.controller.js"
 import { OpenApiController } from "./http/openapi.controller.js"
 import { TenantBootstrap } from "./tenant-bootstrap.js"
+import { webControllers, webProviders } from "./web/index.js"
 import { DEMO_CONFIG } from "./tokens.js"
 
 /** The module options from the configuration and the encryption keys (configured or from the key file). */
 export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): LagrelloModuleOptions => ({
-  storage: { sqlite: config.database.path },
+  storage: config.database.kind === "postgres" ? { postgres: config.database.url } : { sqlite: config.database.path },
   mail:
     config.mail.kind === "smtp"
       ? { smtp: { url: config.mail.url, from: config.mail.from } }
@@ -44,12 +45,14 @@ export class AppModule {
         HealthController,
         OpenApiController,
         LoginController,
-        ...(config.mail.kind === "development" ? [MailboxController] : [])
+        ...(config.mail.kind === "development" ? [MailboxController] : []),
+        ...webControllers
       ],
       providers: [
         { provide: DEMO_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: DemoExceptionFilter },
-        TenantBootstrap
+        TenantBootstrap,
+        ...webProviders
       ]
     }
   }

@@ -25,8 +25,13 @@ export type AdapterName = "fastify" | "express"
 export interface DemoConfig {
   readonly port: number
   readonly host: string
-  /** The database file (absolute). */
-  readonly database: { readonly kind: "sqlite"; readonly path: string }
+  /**
+   * The database: a SQLite file (absolute), or PostgreSQL (`url` holds the password; `path` is a
+   * printable form without credentials, for logs).
+   */
+  readonly database:
+    | { readonly kind: "sqlite"; readonly path: string }
+    | { readonly kind: "postgres"; readonly url: string; readonly path: string }
   readonly mail: Mail
   readonly tenantName: string
   /** `LAGRELLO_ACCESS_TOKEN`; unset: one is generated at the first start and printed once. */
@@ -101,10 +106,16 @@ const parseHost = (text: string | undefined): string => {
 const parseDatabase = (text: string | undefined, cwd: string): DemoConfig["database"] => {
   if (text === undefined) return { kind: "sqlite", path: resolve(cwd, defaults.databasePath) }
   if (/^postgres(?:ql)?:/i.test(text)) {
-    return invalid(
-      "DATABASE_URL",
-      "PostgreSQL is not supported by the demo yet; use sqlite:PATH (e.g. sqlite:./data/lagrello.db) or leave it unset"
-    )
+    let parsed: URL
+    try {
+      parsed = new URL(text)
+    } catch {
+      return invalid("DATABASE_URL", "is not a valid URL, expected postgres://user:password@host:5432/database")
+    }
+    if (parsed.hostname === "" || parsed.pathname.length <= 1) {
+      return invalid("DATABASE_URL", "must name a host and a database, e.g. postgres://user:password@host:5432/database")
+    }
+    return { kind: "postgres", url: text, path: `postgres://${parsed.host}${parsed.pathname}` }
   }
   if (!/^sqlite:/i.test(text)) {
     return invalid("DATABASE_URL", "must be sqlite:PATH (e.g. sqlite:./data/lagrello.db), or unset for ./data/lagrello.db")
@@ -173,7 +184,16 @@ const parseCallbackUrl = (text: string | undefined, publicUrl: string): string =
 }
 
 const parseEncryptionKey = (text: string | undefined, database: DemoConfig["database"]): EncryptionKeySource => {
-  if (text === undefined) return { kind: "file", path: join(dirname(database.path), keyFileName) }
+  if (text === undefined) {
+    if (database.kind === "postgres") {
+      // Named under DATABASE_URL (the choice that makes the key mandatory); the message names the key.
+      return invalid(
+        "DATABASE_URL",
+        "PostgreSQL requires LAGRELLO_ENCRYPTION_KEY to be set (there is no local file to keep a generated key beside); e.g. openssl rand -base64 32"
+      )
+    }
+    return { kind: "file", path: join(dirname(database.path), keyFileName) }
+  }
   const keyring = parseKeyring(text)
   if (Either.isLeft(keyring)) {
     // The core's message never repeats key material.

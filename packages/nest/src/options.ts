@@ -4,6 +4,7 @@
  * @since 0.0.0
  */
 import type { Keyring, PolicySettings, Storage } from "@lagrello/core"
+import type { PgStorageOptions } from "@lagrello/core/pg"
 import type { Layer } from "effect"
 
 /**
@@ -13,6 +14,11 @@ import type { Layer } from "effect"
 export type StorageOption =
   /** A SQLite database file (created with its folder when missing): the embedded default. */
   | { readonly sqlite: string }
+  /**
+   * PostgreSQL, for several replicas sharing one database: its URL
+   * (`postgres://user:password@host:5432/db`), or the pool options (size, statement timeout).
+   */
+  | { readonly postgres: string | PgStorageOptions }
   /** In process memory: for tests only, nothing survives a restart. */
   | { readonly memory: true }
   /** Any storage layer, e.g. one you wrote. */

@@ -18,6 +18,7 @@ import {
   Tenants
 } from "@lagrello/core"
 import { layerSqlite } from "@lagrello/core/sqlite"
+import { layerPg } from "@lagrello/core/pg"
 import { layerSmtp } from "@lagrello/core/smtp"
 import { Effect, Either, Layer, ManagedRuntime } from "effect"
 import type { LagrelloModuleOptions } from "./options.js"
@@ -58,9 +59,13 @@ export const layerFromOptions = (options: LagrelloModuleOptions): Layer.Layer<La
   const storage =
     "sqlite" in options.storage
       ? layerSqlite({ filename: options.storage.sqlite })
-      : "memory" in options.storage
-        ? layerMemory
-        : options.storage.layer
+      : "postgres" in options.storage
+        ? layerPg(
+            typeof options.storage.postgres === "string" ? { url: options.storage.postgres } : options.storage.postgres
+          )
+        : "memory" in options.storage
+          ? layerMemory
+          : options.storage.layer
   const mail = options.mail && "smtp" in options.mail ? layerSmtp(options.mail.smtp) : layerDevMailbox
   const services = Layer.mergeAll(
     storage,

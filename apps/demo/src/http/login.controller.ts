@@ -1,51 +1,82 @@
 /**
  * The demo's confirmation page, where the default callback URL (`PUBLIC_URL/login/{}`) leads.
- * Opening the link (GET) only shows a confirmation form and never consumes the token, so mail
- * scanners that fetch links cannot burn them (SPEC 3.6). Signing in on confirmation (the POST)
- * arrives with the demo's login flow; until then the POST answers that it is not available.
+ * Opening the link (GET, or HEAD) only shows a confirmation form and never consumes the token, so
+ * mail scanners that fetch links cannot burn it (SPEC 3.6). The form's POST (with the session's
+ * CSRF token) consumes the token: the user is signed in, or, with an authenticator turned on,
+ * asked for a code next.
  */
 import { isWellFormedToken } from "@lagrello/core"
-import { Controller, Get, HttpCode, Inject, Param, Post, Res } from "@nestjs/common"
+import { Body, Controller, Get, Inject, Param, Post, Req, Res } from "@nestjs/common"
 import type { DemoConfig } from "../config.js"
 import { DEMO_CONFIG } from "../tokens.js"
-import { escapeHtml, page } from "./html.js"
-import { PageHeaders } from "./pages.js"
-
-interface StatusResponse {
-  status(code: number): unknown
-}
+import { confirmPage, linkFailedPage } from "../web/pages.js"
+import type { WebReply, WebRequest } from "../web/reply.js"
+import { redirect, sendPage } from "../web/reply.js"
+import { SessionStore } from "../web/session.js"
+import { DemoTenant } from "../web/tenant.js"
+import { checkedSession, errorTag, sessionOf } from "../web/web.controller.js"
 
 @Controller("login")
 export class LoginController {
-  constructor(@Inject(DEMO_CONFIG) private readonly config: DemoConfig) {}
+  private readonly tenantName: string
 
-  @Get(":token")
-  @PageHeaders()
-  confirm(@Param("token") token: string, @Res({ passthrough: true }) response: StatusResponse): string {
-    const name = escapeHtml(this.config.tenantName)
-    if (!isWellFormedToken(token)) {
-      response.status(400)
-      return page("Sign-in link not valid", "<h1>This sign-in link is not valid</h1>\n<p>Ask for a new link.</p>")
-    }
-    return page(
-      `Sign in to ${this.config.tenantName}`,
-      [
-        `<h1>Sign in to ${name}</h1>`,
-        "<p>Confirm to sign in with this link. It works once.</p>",
-        `<form method="post" action="/login/${escapeHtml(encodeURIComponent(token))}">`,
-        '<button type="submit">Sign in</button>',
-        "</form>"
-      ].join("\n")
+  constructor(
+    @Inject(DEMO_CONFIG) config: DemoConfig,
+    private readonly sessions: SessionStore,
+    private readonly tenant: DemoTenant
+  ) {
+    this.tenantName = config.tenantName
+  }
+
+  private notValid(reply: WebReply): void {
+    sendPage(
+      reply,
+      400,
+      linkFailedPage(this.tenantName, "This sign-in link is not valid", "Check that the whole link was copied, or ask for a new one.")
     )
   }
 
+  @Get(":token")
+  confirm(@Param("token") token: string, @Req() request: WebRequest, @Res() reply: WebReply): void {
+    if (!isWellFormedToken(token)) return this.notValid(reply)
+    const { session, setCookie } = sessionOf(this.sessions, request)
+    sendPage(reply, 200, confirmPage(this.tenantName, session.csrf, token), setCookie)
+  }
+
   @Post(":token")
-  @HttpCode(501)
-  @PageHeaders()
-  signIn(): string {
-    return page(
-      "Not available yet",
-      "<h1>Not available yet</h1>\n<p>Signing in from this page is not part of this version of the demo; your link was not used.</p>"
-    )
+  async signIn(
+    @Param("token") token: string,
+    @Req() request: WebRequest,
+    @Body() body: unknown,
+    @Res() reply: WebReply
+  ): Promise<void> {
+    if (!isWellFormedToken(token)) return this.notValid(reply)
+    const session = checkedSession(this.sessions, request, body, reply, this.tenantName)
+    if (session === undefined) return
+    const tenant = await this.tenant.operations()
+    let userId: string
+    try {
+      userId = (await tenant.verifyMagicLink(token)).userId
+    } catch (error) {
+      const tag = errorTag(error)
+      if (tag !== "Unauthorized" && tag !== "NotFound" && tag !== "InvalidPayload") throw error
+      return sendPage(
+        reply,
+        410,
+        linkFailedPage(
+          this.tenantName,
+          "This sign-in link has expired or was already used",
+          "A sign-in link works once and only for 10 minutes."
+        )
+      )
+    }
+    // A new session id at every change of who is signed in (no session fixation).
+    this.sessions.remove(session)
+    if (await this.tenant.hasTotp(userId)) {
+      const pending = this.sessions.create({ pendingUserId: userId })
+      return redirect(reply, "/signin/code", this.sessions.cookie(pending))
+    }
+    const signedIn = this.sessions.create({ userId })
+    redirect(reply, "/account", this.sessions.cookie(signedIn))
   }
 }

@@ -1,0 +1,127 @@
+/** The HTML of the sign-in pages (SPEC 3.6). Every argument is escaped here. */
+import { escapeHtml, form, webPage } from "./layout.js"
+import type { TotpSetup } from "./session.js"
+
+const notice = (text: string | undefined) => (text === undefined ? "" : `<p class="notice" role="status">${escapeHtml(text)}</p>`)
+const error = (text: string | undefined) => (text === undefined ? "" : `<p class="error" role="alert">${escapeHtml(text)}</p>`)
+
+const codeField = (id: string) =>
+  [
+    `<label for="${id}">6-digit code</label>`,
+    `<input id="${id}" class="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code"`,
+    '  pattern="[0-9]{6}" maxlength="6" required autofocus>'
+  ].join("\n")
+
+export const signInPage = (tenant: string, csrf: string, options: { error?: string; email?: string } = {}) =>
+  webPage(
+    `Sign in to ${tenant}`,
+    [
+      `<h1>Sign in to ${escapeHtml(tenant)}</h1>`,
+      "<p>Enter your e-mail address and we will send you a link to sign in. No password needed.</p>",
+      error(options.error),
+      form(
+        "/signin",
+        csrf,
+        [
+          '<label for="email">E-mail address</label>',
+          `<input id="email" type="email" name="email" autocomplete="email" required maxlength="254" value="${escapeHtml(options.email ?? "")}">`,
+          '<button type="submit">Email me a sign-in link</button>'
+        ].join("\n")
+      )
+    ].join("\n"),
+    tenant
+  )
+
+export const checkMailPage = (tenant: string, email: string, developmentMailbox: boolean) =>
+  webPage(
+    "Check your mail",
+    [
+      "<h1>Check your mail</h1>",
+      `<p>If <strong>${escapeHtml(email)}</strong> can sign in here, a sign-in link is on its way. ` +
+        "It works once and expires after 10 minutes.</p>",
+      developmentMailbox
+        ? '<p class="muted">Development mode: no mail is sent. Open the <a href="/dev/mailbox">development mailbox</a> to find the link.</p>'
+        : "",
+      '<p><a href="/">Use another address</a></p>'
+    ].join("\n"),
+    tenant
+  )
+
+export const confirmPage = (tenant: string, csrf: string, token: string) =>
+  webPage(
+    `Sign in to ${tenant}`,
+    [
+      `<h1>Sign in to ${escapeHtml(tenant)}</h1>`,
+      "<p>Confirm to sign in with this link. It works once.</p>",
+      form(`/login/${encodeURIComponent(token)}`, csrf, '<button type="submit">Sign in</button>')
+    ].join("\n"),
+    tenant
+  )
+
+export const linkFailedPage = (tenant: string, heading: string, detail: string) =>
+  webPage(
+    heading,
+    [
+      `<h1>${escapeHtml(heading)}</h1>`,
+      `<p>${escapeHtml(detail)}</p>`,
+      '<p><a href="/">Ask for a new sign-in link</a></p>'
+    ].join("\n"),
+    tenant
+  )
+
+export const codePage = (tenant: string, csrf: string, message?: string) =>
+  webPage(
+    "Enter your authenticator code",
+    [
+      "<h1>Enter your authenticator code</h1>",
+      "<p>Your account is protected by an authenticator app. Enter the code it shows for this account.</p>",
+      error(message),
+      form("/signin/code", csrf, [codeField("code"), '<button type="submit">Verify</button>'].join("\n")),
+      '<p class="muted"><a href="/">Start again</a></p>'
+    ].join("\n"),
+    tenant
+  )
+
+export const accountPage = (tenant: string, csrf: string, userId: string, totp: boolean, message?: string) =>
+  webPage(
+    "Your account",
+    [
+      "<h1>Your account</h1>",
+      notice(message),
+      `<p>Signed in as <strong id="user-id">${escapeHtml(userId)}</strong>.</p>`,
+      `<p>Authenticator app: <strong id="totp-status">${totp ? "on" : "off"}</strong></p>`,
+      totp
+        ? form("/account/totp/disable", csrf, '<button type="submit" class="danger">Turn off authenticator</button>')
+        : form("/account/totp/setup", csrf, '<button type="submit">Set up authenticator</button>'),
+      form("/signout", csrf, '<button type="submit" class="secondary">Sign out</button>')
+    ].join("\n"),
+    tenant
+  )
+
+export const totpSetupPage = (tenant: string, csrf: string, setup: TotpSetup, message?: string) =>
+  webPage(
+    "Set up authenticator",
+    [
+      "<h1>Set up authenticator</h1>",
+      "<p>Scan this QR code with your authenticator app (Google Authenticator, 1Password, Aegis, ...).</p>",
+      `<img class="qr" src="${escapeHtml(setup.qrImage)}" alt="QR code of the authenticator secret" width="192" height="192">`,
+      "<p>Or enter this secret by hand:</p>",
+      `<code class="secret" id="totp-secret">${escapeHtml(setup.secretKey)}</code>`,
+      "<p>Then enter the code the app shows to turn it on.</p>",
+      error(message),
+      form("/account/totp/confirm", csrf, [codeField("code"), '<button type="submit">Turn on</button>'].join("\n")),
+      '<p class="muted"><a href="/account">Cancel</a></p>'
+    ].join("\n"),
+    tenant
+  )
+
+export const formExpiredPage = (tenant: string) =>
+  webPage(
+    "This form has expired",
+    [
+      "<h1>This form has expired</h1>",
+      "<p>The page was open too long, or it came from another browser window. Nothing was changed.</p>",
+      '<p><a href="/">Back to sign in</a></p>'
+    ].join("\n"),
+    tenant
+  )

@@ -1,0 +1,359 @@
+#!/usr/bin/env node
+// `npm run bench`: builds the demo (nx, cached), then measures it against two baselines.
+// Server pinned to core 0, load generator (autocannon, load.mjs) to core 1, loopback only.
+// Env: BENCH_DURATION (s, default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 50),
+// BENCH_SKIP_BUILD=1, BENCH_PROFILE=0 to skip the CPU profile.
+import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { createHmac, randomBytes } from "node:crypto"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { SMTPServer } from "smtp-server"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, "../..")
+const demoMain = join(root, "apps/demo/dist/main.js")
+const DURATION = Number(process.env.BENCH_DURATION ?? 5)
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+// Experiments: BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario; BENCH_DEMO_NODE_ARGS adds
+// node options to the demo (e.g. a --require preload from tools/bench/experiments/).
+const ONLY = process.env.BENCH_ONLY
+const DEMO_NODE_ARGS = (process.env.BENCH_DEMO_NODE_ARGS ?? "").split(" ").filter(Boolean)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0
+const pin = (core, cmd, args) => (hasTaskset ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args])
+const tmp = mkdtempSync(join(tmpdir(), "lagrello-bench-"))
+const log = (...a) => console.error("[bench]", ...a)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+const freePort = () =>
+  new Promise((res) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address()
+      s.close(() => res(port))
+    })
+  })
+const rssMb = (pid) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+  return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN
+}
+const waitHttp = async (url, deadlineMs = 20000) => {
+  const t0 = Date.now()
+  for (;;) {
+    try {
+      const r = await fetch(url)
+      if (r.status === 200 || r.status === 404) return
+    } catch {}
+    if (Date.now() - t0 > deadlineMs) throw new Error(`no answer from ${url}`)
+    await sleep(5)
+  }
+}
+
+// --- TOTP (RFC 6238, SHA-1, 6 digits) for seeding and the right-code scenario
+const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+const b32decode = (s) => {
+  let bits = 0, value = 0
+  const out = []
+  for (const c of s.replace(/=+$/, "")) {
+    value = (value << 5) | B32.indexOf(c)
+    bits += 5
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 255); bits -= 8 }
+  }
+  return Buffer.from(out)
+}
+const totp = (secretB32, now = Date.now()) => {
+  const msg = Buffer.alloc(8)
+  msg.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)))
+  const h = createHmac("sha1", b32decode(secretB32)).update(msg).digest()
+  const o = h[19] & 15
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, "0")
+}
+const wrongCodeFor = (secret) => (totp(secret) === "000000" ? "000001" : "000000")
+
+// --- processes
+const children = new Set()
+const startServer = async ({ args, env, core = 0, ready, nodeArgs = [] }) => {
+  const port = await freePort()
+  const [cmd, cargs] = pin(core, process.execPath, [...nodeArgs, ...args])
+  const t0 = performance.now()
+  const child = spawn(cmd, cargs, {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  children.add(child)
+  child.on("exit", () => children.delete(child))
+  let stderr = ""
+  child.stderr.on("data", (d) => (stderr += d))
+  const lines = []
+  let buf = ""
+  child.stdout.on("data", (d) => {
+    buf += d
+    const parts = buf.split("\n")
+    buf = parts.pop()
+    for (const l of parts) if (l.includes("Development mailbox")) lines.push(l)
+  })
+  const exited = new Promise((r) => child.on("exit", (code) => r(code)))
+  const base = `http://127.0.0.1:${port}`
+  const res = await Promise.race([waitHttp(base + ready).then(() => "up"), exited.then((c) => `exit ${c}`)])
+  if (res !== "up") return { failed: `${res}: ${stderr.trim().split("\n").slice(-2).join(" ")}` }
+  return { child, pid: child.pid, base, port, mailLines: lines, startMs: performance.now() - t0, exited,
+    stop: async () => { child.kill("SIGTERM"); await Promise.race([exited, sleep(10000)]); if (child.exitCode === null) child.kill("SIGKILL") } }
+}
+
+const runLoad = async ({ base, paths, method = "GET", headers = {} }) => {
+  const file = join(tmp, `load-${Math.random().toString(36).slice(2)}.json`)
+  writeFileSync(file, JSON.stringify({ url: base, paths, method, headers, duration: DURATION, connections: CONNECTIONS }))
+  const [cmd, args] = pin(1, process.execPath, [join(here, "load.mjs"), file])
+  const out = execFileSync(cmd, args, { cwd: root, maxBuffer: 1 << 24 }).toString()
+  return JSON.parse(out)
+}
+
+const scenario = async (name, server, makeLoad) => {
+  const runs = []
+  for (let r = 0; r < RUNS; r++) runs.push(await runLoad(await makeLoad(r)))
+  const statuses = {}
+  for (const r of runs) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v
+  const row = { scenario: name, rps: Math.round(median(runs.map((r) => r.rps))), p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)), rssMb: rssMb(server.pid), statuses,
+    errors: runs.reduce((a, r) => a + r.errors, 0), runs: runs.map((r) => Math.round(r.rps)) }
+  log(name, JSON.stringify(row))
+  return row
+}
+
+// --- seeding through the API
+const pool = async (items, n, f) => {
+  let i = 0
+  await Promise.all(Array.from({ length: n }, async () => { while (i < items.length) { const it = items[i++]; await f(it) } }))
+}
+const api = (base, token) => async (method, path, body) => {
+  const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined })
+  const text = await r.text()
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text}`)
+  return text ? JSON.parse(text) : undefined
+}
+
+const seedTotpUsers = async (call, prefix, n) => {
+  const users = Array.from({ length: n }, (_, i) => ({ userId: `${prefix}${i}` }))
+  await pool(users, 16, async (u) => {
+    await call("POST", "/v1/users", { userId: u.userId, email: `${u.userId}@example.com` })
+    u.secret = (await call("POST", `/v1/users/${u.userId}/totp`, { enable: true })).secretKey
+    await call("GET", `/v1/users/${u.userId}/totp?payload=${totp(u.secret)}`)
+  })
+  return users
+}
+
+// --- the demo on one database
+const benchDemo = async (label, env) => {
+  const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
+  const demoEnv = { LAGRELLO_ACCESS_TOKEN: token, LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), SMTP_URL: "", ...env }
+  const server = await startServer({ args: [demoMain], nodeArgs: DEMO_NODE_ARGS, env: demoEnv, ready: "/health" })
+  if (server.failed) return { skipped: server.failed }
+  const call = api(server.base, token)
+  const auth = { authorization: `Bearer ${token}` }
+  log(label, "seeding")
+  const t0 = performance.now()
+  // One slice of users per run (run r uses slice r), so every run starts from the same state:
+  // wrong codes lock a user after 10 attempts, a right code is accepted once per step.
+  const wrong = await seedTotpUsers(call, "tw", 1000 * RUNS)
+  if (ONLY === "totp-wrong") {
+    const row = await scenario("demo: verify TOTP, wrong code", server, (r) => ({ base: server.base, headers: auth,
+      paths: wrong.slice(r * 1000, (r + 1) * 1000).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
+    await server.stop()
+    return { rows: [row] }
+  }
+  const right = await seedTotpUsers(call, "tr", 600 * RUNS)
+  const slice = (xs, r) => xs.slice((r * xs.length) / RUNS, ((r + 1) * xs.length) / RUNS)
+  // A new link revokes the user's earlier ones: one link per user, so every seeded token is valid.
+  const linkUsers = Array.from({ length: 5000 }, (_, i) => `ml${i}`)
+  const sendUsers = Array.from({ length: 4000 }, (_, i) => `ms${i}`)
+  await pool([...linkUsers, ...sendUsers], 16, (u) => call("POST", "/v1/users", { userId: u, email: `${u}@example.com` }))
+  const sends = linkUsers
+  await pool(sends, 16, (u) => call("POST", `/v1/users/${u}/email`))
+  const deadline = Date.now() + 120_000
+  while (server.mailLines.length < sends.length && Date.now() < deadline) await sleep(100)
+  const tokens = server.mailLines.map((l) => /\/login\/([A-Za-z0-9_-]+)/.exec(l)?.[1]).filter(Boolean)
+  log(label, `seeded in ${Math.round(performance.now() - t0)} ms; ${tokens.length} link tokens`)
+  const rows = []
+  rows.push(await scenario("demo: verify TOTP, wrong code", server, (r) => ({ base: server.base, headers: auth,
+    paths: slice(wrong, r).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })))
+  rows.push(await scenario("demo: verify TOTP, right code", server, (r) => ({ base: server.base, headers: auth,
+    paths: slice(right, r).map((u) => `/v1/users/${u.userId}/totp?payload=${totp(u.secret)}`) })))
+  rows.push(await scenario("demo: verify magic link", server, (r) => ({ base: server.base, headers: auth,
+    paths: slice(tokens, r).map((t) => `/v1/users/email?payload=${t}`) })))
+  rows.push(await scenario("demo: send magic link", server, () => ({ base: server.base, headers: auth, method: "POST",
+    paths: sendUsers.map((u) => `/v1/users/${u}/email`) })))
+  rows.push(await scenario("demo: get user", server, () => ({ base: server.base, headers: auth,
+    paths: right.map((u) => `/v1/users/${u.userId}`) })))
+  const rssAfter = rssMb(server.pid)
+  await server.stop()
+  return { rows, rssAfterMb: rssAfter, seeded: { totpRight: right.length, totpWrong: wrong.length, linkTokens: tokens.length, sendUsers: sendUsers.length } }
+}
+
+const profileDemo = async () => {
+  const dir = join(tmp, "prof")
+  mkdirSync(dir)
+  const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
+  const env = { LAGRELLO_ACCESS_TOKEN: token, LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), SMTP_URL: "",
+    DATABASE_URL: `sqlite://${join(tmp, "prof.db")}` }
+  // Seed with an unprofiled process (enabling TOTP renders QR PNGs), then profile only the load.
+  const seeder = await startServer({ args: [demoMain], ready: "/health", env })
+  const users = await seedTotpUsers(api(seeder.base, token), "p", 2000)
+  await seeder.stop()
+  const server = await startServer({ args: [demoMain], nodeArgs: [...DEMO_NODE_ARGS, "--cpu-prof", `--cpu-prof-dir=${dir}`], ready: "/health", env })
+  // Wrong codes on 2000 users: 10 per user before the lock-out, so most of the profile is the counting path.
+  await runLoad({ base: server.base, headers: { authorization: `Bearer ${token}` },
+    paths: users.map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })
+  await server.stop()
+  const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))
+  const prof = JSON.parse(readFileSync(join(dir, file), "utf8"))
+  const dt = new Map()
+  for (let i = 0; i < prof.samples.length; i++) dt.set(prof.samples[i], (dt.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0))
+  const self = new Map()
+  let total = 0
+  for (const n of prof.nodes) {
+    if (n.callFrame.functionName === "(idle)") continue
+    const t = dt.get(n.id) ?? 0
+    total += t
+    const cf = n.callFrame
+    const key = `${cf.functionName || "(anonymous)"} ${cf.url ? cf.url.replace(/^file:\/\//, "").replace(root + "/", "") + ":" + (cf.lineNumber + 1) : ""}`.trim()
+    self.set(key, (self.get(key) ?? 0) + t)
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)
+    .map(([frame, t]) => ({ frame, selfMs: Math.round(t / 1000), pct: Math.round((1000 * t) / total) / 10 }))
+  mkdirSync(join(here, "results"), { recursive: true })
+  return { what: "demo, 2000 users, wrong codes (10 per user then 429) for BENCH_DURATION s at 50 connections; self time, (idle) excluded; includes start-up and shutdown", totalMs: Math.round(total / 1000), top }
+}
+
+const coldStart = async () => {
+  const out = { firstStartMs: [], restartMs: [] }
+  for (let i = 0; i < 3; i++) {
+    const db = join(tmp, `cold-${i}.db`)
+    const env = { DATABASE_URL: `sqlite://${db}`, LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+      LAGRELLO_ACCESS_TOKEN: `lgr_bench_${randomBytes(24).toString("base64url")}` }
+    for (const k of ["firstStartMs", "restartMs"]) {
+      const s = await startServer({ args: [demoMain], env, ready: "/health" })
+      out[k].push(Math.round(s.startMs))
+      await s.stop()
+    }
+  }
+  return { firstStartMs: median(out.firstStartMs), restartMs: median(out.restartMs), all: out }
+}
+
+const outboxRate = async (n = 1000) => {
+  let received = 0
+  let firstAt = 0, lastAt = 0
+  const smtp = new SMTPServer({ authOptional: true, disabledCommands: ["STARTTLS"], logger: false, maxClients: 100,
+    onData(stream, _s, cb) { stream.resume(); stream.on("end", () => { received++; lastAt = performance.now(); cb() }) } })
+  const smtpPort = await freePort()
+  await new Promise((r) => smtp.listen(smtpPort, "127.0.0.1", r))
+  const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
+  const server = await startServer({ args: [demoMain], ready: "/health", env: { LAGRELLO_ACCESS_TOKEN: token,
+    LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), DATABASE_URL: `sqlite://${join(tmp, "outbox.db")}`,
+    SMTP_URL: `smtp://127.0.0.1:${smtpPort}` } })
+  const call = api(server.base, token)
+  const users = Array.from({ length: n / 5 }, (_, i) => `o${i}`)
+  await pool(users, 16, (u) => call("POST", "/v1/users", { userId: u, email: `${u}@example.com` }))
+  firstAt = performance.now()
+  await pool(users.flatMap((u) => Array(5).fill(u)), 16, (u) => call("POST", `/v1/users/${u}/email`))
+  const queuedMs = performance.now() - firstAt
+  const deadline = Date.now() + 120_000
+  while (received < n && Date.now() < deadline) await sleep(20)
+  await server.stop()
+  await new Promise((r) => smtp.close(r))
+  const ms = lastAt - firstAt
+  return { mails: n, delivered: received, queueMs: Math.round(queuedMs), untilAllDeliveredMs: Math.round(ms), mailsPerSec: Math.round((received * 1000) / ms) }
+}
+
+// --- main
+try {
+  if (!process.env.BENCH_SKIP_BUILD) {
+    log("building the demo (nx, cached)")
+    execFileSync("npx", ["nx", "run-many", "-t", "build", "-p", "@lagrello/demo", "--outputStyle=static"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
+  }
+  const started = new Date()
+  if (ONLY === "profile") {
+    const p = await profileDemo()
+    console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, ...p }, null, 1))
+  } else if (ONLY === "totp-wrong") {
+    const r = await benchDemo("sqlite", { DATABASE_URL: `sqlite://${join(tmp, "demo.db")}` })
+    console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, ...r }))
+  } else {
+  log(`taskset: ${hasTaskset ? "server on core 0, load on core 1" : "not available (no pinning)"}; ${RUNS} x ${DURATION}s, ${CONNECTIONS} connections`)
+  // Baseline 1: bare NestJS on Fastify
+  const nest = await startServer({ args: [join(here, "baseline-nest.mjs")], ready: "/hello" })
+  const nestRow = await scenario("baseline: bare NestJS (Fastify), fixed JSON", nest, () => ({ base: nest.base, paths: ["/hello"] }))
+  await nest.stop()
+  // Baseline 2: raw node:http + better-sqlite3 TOTP verify
+  const rawSeed = Array.from({ length: 20000 * RUNS }, (_, i) => ({ userId: `r${i}`, secret: Array.from(randomBytes(32), (b) => B32[b & 31]).join("") }))
+  writeFileSync(join(tmp, "raw-seed.json"), JSON.stringify(rawSeed))
+  const raw = await startServer({ args: [join(here, "baseline-raw.mjs")], ready: "/x", env: { DB_PATH: join(tmp, "raw.db"), SEED_FILE: join(tmp, "raw-seed.json") } })
+  const rawWrong = rawSeed.slice(0, 10000 * RUNS), rawRight = rawSeed.slice(10000 * RUNS)
+  const rawSlice = (xs, r) => xs.slice(r * 10000, (r + 1) * 10000)
+  const rawWrongRow = await scenario("baseline: raw node:http + better-sqlite3, TOTP wrong code", raw, (r) => ({ base: raw.base,
+    paths: rawSlice(rawWrong, r).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
+  const rawRightRow = await scenario("baseline: raw node:http + better-sqlite3, TOTP right code", raw, (r) => ({ base: raw.base,
+    paths: rawSlice(rawRight, r).map((u) => `/v1/users/${u.userId}/totp?payload=${totp(u.secret)}`) }))
+  await raw.stop()
+  // Informational: the same raw handler with synchronous = NORMAL (WAL: no fsync per commit).
+  const rawN = await startServer({ args: [join(here, "baseline-raw.mjs")], ready: "/x", env: { DB_PATH: join(tmp, "rawn.db"), SEED_FILE: join(tmp, "raw-seed.json"), SQLITE_SYNC: "NORMAL" } })
+  const rawNormalRow = await scenario("info: raw handler, synchronous=NORMAL, TOTP wrong code", rawN, (r) => ({ base: rawN.base,
+    paths: rawSlice(rawWrong, r).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
+  await rawN.stop()
+
+  const sqlite = await benchDemo("sqlite", { DATABASE_URL: `sqlite://${join(tmp, "demo.db")}` })
+  // PostgreSQL half: only when reachable and accepted by the demo.
+  let postgres = { skipped: "PostgreSQL not reachable at 127.0.0.1:5432" }
+  if (spawnSync("pg_isready", ["-h", "127.0.0.1", "-p", "5432"]).status === 0) {
+    const dbName = `lagrello_bench_${randomBytes(4).toString("hex")}`
+    const psql = (sql) => spawnSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql], { encoding: "utf8" })
+    const created = psql(`CREATE DATABASE ${dbName}`)
+    if (created.status !== 0) postgres = { skipped: `could not create ${dbName}: ${created.stderr.trim()}` }
+    else {
+      postgres = await benchDemo("postgres", { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}` })
+      psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    }
+  }
+  if (postgres.skipped) console.log(`PostgreSQL half skipped: ${postgres.skipped}`)
+
+  log("cold start"); const cold = await coldStart()
+  log("outbox delivery"); const outbox = await outboxRate()
+  const profile = process.env.BENCH_PROFILE === "0" ? undefined : (log("cpu profile"), await profileDemo())
+
+  const baselineFor = (name) => (name.includes("right code") ? rawRightRow : rawWrongRow)
+  const withRatios = (rows) => rows.map((r) => {
+    const b = baselineFor(r.scenario)
+    return { ...r, vsRaw: { rps: +(r.rps / b.rps).toFixed(3), p50: +(r.p50 / b.p50).toFixed(2), p99: +(r.p99 / b.p99).toFixed(2), rss: +(r.rssMb / b.rssMb).toFixed(2) },
+      vsNest: { rps: +(r.rps / nestRow.rps).toFixed(3), p99: +(r.p99 / nestRow.p99).toFixed(2), rss: +(r.rssMb / nestRow.rssMb).toFixed(2) } }
+  })
+  const result = { date: started.toISOString(), node: process.version, pinned: hasTaskset, durationS: DURATION, runs: RUNS, connections: CONNECTIONS,
+    baselines: { nest: nestRow, rawWrong: rawWrongRow, rawRight: rawRightRow, rawWrongSynchronousNormal: rawNormalRow },
+    sqlite: sqlite.rows ? { ...sqlite, rows: withRatios(sqlite.rows) } : sqlite,
+    postgres: postgres.rows ? { ...postgres, rows: withRatios(postgres.rows) } : postgres, coldStart: cold, outbox, profile }
+
+  const fmt = (rows) => {
+    const head = ["scenario", "req/s", "x raw", "x nest", "p50 ms", "x raw", "p99 ms", "x raw", "RSS MB", "x raw", "statuses"]
+    const lines = rows.map((r) => [r.scenario, r.rps, r.vsRaw?.rps ?? "", r.vsNest?.rps ?? "", r.p50, r.vsRaw?.p50 ?? "", r.p99, r.vsRaw?.p99 ?? "",
+      r.rssMb, r.vsRaw?.rss ?? "", Object.entries(r.statuses).map(([k, v]) => `${k}:${v}`).join(" ")].map(String))
+    const all = [head, ...lines]
+    const w = head.map((_, i) => Math.max(...all.map((l) => l[i].length)))
+    return all.map((l) => l.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n")
+  }
+  console.log("\n" + fmt([nestRow, rawWrongRow, rawRightRow, rawNormalRow, ...(result.sqlite.rows ?? [])]))
+  if (result.postgres.rows) console.log("\nPostgreSQL\n" + fmt(result.postgres.rows))
+  console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms`)
+  console.log(`outbox: ${outbox.delivered}/${outbox.mails} mails delivered in ${outbox.untilAllDeliveredMs} ms from the first send = ${outbox.mailsPerSec} mails/s`)
+  if (profile) console.log("\nCPU profile of verify TOTP under load, top self time:\n" + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
+  mkdirSync(join(here, "results"), { recursive: true })
+  const out = join(here, "results", `${started.toISOString().replace(/[:.]/g, "-")}.json`)
+  writeFileSync(out, JSON.stringify(result, null, 2) + "\n")
+  console.log(`\nwritten ${out.replace(root + "/", "")}`)
+  }
+} finally {
+  for (const c of children) c.kill("SIGKILL")
+  rmSync(tmp, { recursive: true, force: true })
+}
