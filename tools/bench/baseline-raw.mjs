@@ -3,10 +3,10 @@
 // core's SqliteStorage), an HMAC-SHA1 TOTP check (node:crypto, window 1 like verifyTotp), then the
 // accept UPDATE. SQLITE_SYNC=NORMAL for the variant without an fsync per commit. No access-token check, no secret sealing (the demo does both). Seeds USERS users
 // with the secret JSON in SEED_FILE: [{userId, secret(base32)}]. GET /v1/users/:id/totp?payload=CODE
-import { createHmac } from "node:crypto"
 import { readFileSync } from "node:fs"
 import http from "node:http"
 import Database from "better-sqlite3"
+import { b32decode, hotp } from "./otp.mjs"
 
 const db = new Database(process.env.DB_PATH)
 db.pragma("journal_mode = WAL")
@@ -14,17 +14,6 @@ db.pragma(`synchronous = ${process.env.SQLITE_SYNC === "NORMAL" ? "NORMAL" : "FU
 db.exec(`CREATE TABLE IF NOT EXISTS users (tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, email TEXT, PRIMARY KEY (tenant_id, user_id)) STRICT;
 CREATE TABLE IF NOT EXISTS user_totp (tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, confirmed_secret TEXT, pending_secret TEXT,
   last_step INTEGER, failures INTEGER NOT NULL DEFAULT 0, last_failure_at INTEGER, PRIMARY KEY (tenant_id, user_id)) STRICT;`)
-const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-const b32decode = (s) => {
-  let bits = 0, value = 0
-  const out = []
-  for (const c of s.replace(/=+$/, "")) {
-    value = (value << 5) | B32.indexOf(c)
-    bits += 5
-    if (bits >= 8) { out.push((value >>> (bits - 8)) & 255); bits -= 8 }
-  }
-  return Buffer.from(out)
-}
 const seed = JSON.parse(readFileSync(process.env.SEED_FILE, "utf8"))
 const insU = db.prepare("INSERT OR IGNORE INTO users VALUES ('t', ?, ?)")
 const insT = db.prepare("INSERT OR IGNORE INTO user_totp (tenant_id, user_id, confirmed_secret) VALUES ('t', ?, ?)")
@@ -39,13 +28,6 @@ const accept = db.prepare(`UPDATE user_totp SET last_step = @step, failures = 0,
      WHERE tenant_id = @tenantId AND user_id = @userId AND confirmed_secret = @secret
        AND (last_step IS NULL OR last_step < @step)`)
 const selectUser = db.prepare("SELECT user_id, email FROM users WHERE tenant_id = ? AND user_id = ?")
-const hotp = (key, counter) => {
-  const msg = Buffer.alloc(8)
-  msg.writeBigUInt64BE(BigInt(counter))
-  const h = createHmac("sha1", key).update(msg).digest()
-  const o = h[19] & 15
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, "0")
-}
 const send = (res, status, obj) => {
   const body = JSON.stringify(obj)
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) })

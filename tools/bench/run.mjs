@@ -4,13 +4,14 @@
 // Env: BENCH_DURATION (s, default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 50),
 // BENCH_SKIP_BUILD=1, BENCH_PROFILE=0 to skip the CPU profile.
 import { execFileSync, spawn, spawnSync } from "node:child_process"
-import { createHmac, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { SMTPServer } from "smtp-server"
+import { B32, totp } from "./otp.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, "../..")
@@ -53,24 +54,6 @@ const waitHttp = async (url, deadlineMs = 20000) => {
 }
 
 // --- TOTP (RFC 6238, SHA-1, 6 digits) for seeding and the right-code scenario
-const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-const b32decode = (s) => {
-  let bits = 0, value = 0
-  const out = []
-  for (const c of s.replace(/=+$/, "")) {
-    value = (value << 5) | B32.indexOf(c)
-    bits += 5
-    if (bits >= 8) { out.push((value >>> (bits - 8)) & 255); bits -= 8 }
-  }
-  return Buffer.from(out)
-}
-const totp = (secretB32, now = Date.now()) => {
-  const msg = Buffer.alloc(8)
-  msg.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)))
-  const h = createHmac("sha1", b32decode(secretB32)).update(msg).digest()
-  const o = h[19] & 15
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, "0")
-}
 const wrongCodeFor = (secret) => (totp(secret) === "000000" ? "000001" : "000000")
 
 // --- processes
