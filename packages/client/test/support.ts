@@ -6,7 +6,7 @@
  * No decorators here: the application module is declared by calling `Module(...)` as a function.
  */
 import "reflect-metadata"
-import { makeMemoryStorage, Sealer, Storage, Unavailable } from "@lagrello/core"
+import { makeMemoryStorage, readMailbox, Storage, Unavailable } from "@lagrello/core"
 import type { LagrelloModuleOptions } from "@lagrello/nest"
 import { LagrelloModule, LagrelloService } from "@lagrello/nest"
 import type { INestApplication } from "@nestjs/common"
@@ -64,14 +64,8 @@ export const startServer = async (options: LagrelloModuleOptions = serverOptions
 /** The token of the newest link sent to `email`, read from the outbox as a mail reader would. */
 export const lastToken = (service: LagrelloService, email: string): Promise<string> =>
   service.runtime.runPromise(
-    Effect.gen(function*() {
-      const storage = yield* Storage
-      const sealer = yield* Sealer
-      for (const record of yield* storage.listOutbox(100)) {
-        const message = JSON.parse(yield* Effect.orDie(sealer.open(record.sealed, record.id))) as {
-          to: string
-          text: string
-        }
+    Effect.gen(function* () {
+      for (const { message } of yield* readMailbox(100)) {
         const match = /\/login\/([A-Za-z0-9_-]{43})/.exec(message.text)
         if (message.to === email && match) return match[1]!
       }

@@ -5,7 +5,7 @@
 import "reflect-metadata"
 import type { LagrelloModuleOptions } from "../src/index.js"
 import { LagrelloModule, LagrelloService } from "../src/index.js"
-import { Sealer, Storage } from "@lagrello/core"
+import { readMailbox } from "@lagrello/core"
 import type { INestApplication } from "@nestjs/common"
 import { Module } from "@nestjs/common"
 import { NestFactory } from "@nestjs/core"
@@ -44,13 +44,7 @@ export const startApp = async (
 export const lastToken = (service: LagrelloService, email: string) =>
   service.runtime.runPromise(
     Effect.gen(function* () {
-      const storage = yield* Storage
-      const sealer = yield* Sealer
-      for (const record of yield* storage.listOutbox(100)) {
-        const message = JSON.parse(yield* Effect.orDie(sealer.open(record.sealed, record.id))) as {
-          to: string
-          text: string
-        }
+      for (const { message } of yield* readMailbox(100)) {
         const match = /\/login\/([A-Za-z0-9_-]{43})/.exec(message.text)
         if (message.to === email && match) return match[1]!
       }

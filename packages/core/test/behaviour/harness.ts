@@ -7,6 +7,7 @@ import type { Unavailable } from "../../src/domain/errors.js"
 import { Policies, type PolicySettings } from "../../src/domain/policies.js"
 import { Sealer } from "../../src/crypto/Sealer.js"
 import { SecureRandom } from "../../src/services/SecureRandom.js"
+import { readMailbox } from "../../src/mail/DevMailbox.js"
 import { Storage } from "../../src/storage/Storage.js"
 import * as Tenants from "../../src/operations/Tenants.js"
 
@@ -31,16 +32,9 @@ export const setupTenant = (name = "Acme") =>
 /** The token in the newest message to `email` in the outbox. */
 export const lastToken = (email: string) =>
   Effect.gen(function* () {
-    const storage = yield* Storage
-    const sealer = yield* Sealer
-    for (const record of yield* storage.listOutbox(1000)) {
-      const message = JSON.parse(yield* Effect.orDie(sealer.open(record.sealed, record.id))) as {
-        to: string
-        text: string
-      }
-      if (message.to !== email) continue
+    for (const { message } of yield* readMailbox(1000)) {
       const match = /https:\/\/app\.example\.com\/login\/([A-Za-z0-9_-]{43})/.exec(message.text)
-      if (match) return match[1]!
+      if (message.to === email && match) return match[1]!
     }
     return yield* Effect.dieMessage(`no link was sent to ${email}`)
   })
