@@ -22,7 +22,6 @@ import { NotFoundController } from "./http/controllers/not-found.controller.js"
 import { TenantController } from "./http/controllers/tenant.controller.js"
 import { TokensController } from "./http/controllers/tokens.controller.js"
 import { UsersController } from "./http/controllers/users.controller.js"
-import { LagrelloRunner } from "./http/runner.js"
 import {
   ASYNC_OPTIONS_TYPE,
   ConfigurableModuleClass,
@@ -71,7 +70,6 @@ const withRoutes = (definition: DynamicModule, extras: LagrelloModuleExtras): Dy
       inject: [LAGRELLO_OPTIONS]
     },
     LagrelloService,
-    LagrelloRunner,
     LagrelloLifecycle,
     LagrelloAdapterSetup
   ],

@@ -11,7 +11,7 @@ import { LagrelloBearerGuard } from "../bearer.guard.js"
 import { decodeBody, decodeOrThrow } from "../decode.js"
 import { LagrelloExceptionFilter } from "../exception.filter.js"
 import { CurrentPrincipal, RequirePermission } from "../principal.js"
-import { LagrelloRunner } from "../runner.js"
+import { LagrelloService } from "../../lagrello.service.js"
 
 interface StatusResponse {
   status(code: number): unknown
@@ -22,7 +22,7 @@ interface StatusResponse {
 @UseGuards(LagrelloBearerGuard)
 @UseFilters(LagrelloExceptionFilter)
 export class AuthController {
-  constructor(private readonly runner: LagrelloRunner) {}
+  constructor(private readonly runner: LagrelloService) {}
 
   @Get("email")
   @RequirePermission("READ")

@@ -8,13 +8,13 @@ import { qrPng, TotpImageParams, totpKeyUri } from "@lagrello/core"
 import { Controller, Get, Header, Query, StreamableFile, UseFilters } from "@nestjs/common"
 import { decodeOrThrow } from "../decode.js"
 import { LagrelloExceptionFilter } from "../exception.filter.js"
-import { LagrelloRunner } from "../runner.js"
+import { LagrelloService } from "../../lagrello.service.js"
 
 /** @since 0.0.0 */
 @Controller("v1/images")
 @UseFilters(LagrelloExceptionFilter)
 export class ImagesController {
-  constructor(private readonly runner: LagrelloRunner) {}
+  constructor(private readonly runner: LagrelloService) {}
 
   @Get("totp")
   // The query holds a secret: never let a cache keep the answer.

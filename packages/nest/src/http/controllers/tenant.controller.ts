@@ -11,14 +11,14 @@ import { LagrelloBearerGuard } from "../bearer.guard.js"
 import { decodeBody } from "../decode.js"
 import { LagrelloExceptionFilter } from "../exception.filter.js"
 import { CurrentPrincipal, RequirePermission } from "../principal.js"
-import { LagrelloRunner } from "../runner.js"
+import { LagrelloService } from "../../lagrello.service.js"
 
 /** @since 0.0.0 */
 @Controller("v1/tenant")
 @UseGuards(LagrelloBearerGuard)
 @UseFilters(LagrelloExceptionFilter)
 export class TenantController {
-  constructor(private readonly runner: LagrelloRunner) {}
+  constructor(private readonly runner: LagrelloService) {}
 
   @Get()
   @RequirePermission("READ")

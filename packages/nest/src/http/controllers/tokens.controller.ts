@@ -11,7 +11,7 @@ import { LagrelloBearerGuard } from "../bearer.guard.js"
 import { decodeBody, decodeOrThrow } from "../decode.js"
 import { LagrelloExceptionFilter } from "../exception.filter.js"
 import { CurrentPrincipal, RequirePermission } from "../principal.js"
-import { LagrelloRunner } from "../runner.js"
+import { LagrelloService } from "../../lagrello.service.js"
 
 const TokenId = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))
 
@@ -21,7 +21,7 @@ const TokenId = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))
 @UseFilters(LagrelloExceptionFilter)
 @RequirePermission("ADMIN")
 export class TokensController {
-  constructor(private readonly runner: LagrelloRunner) {}
+  constructor(private readonly runner: LagrelloService) {}
 
   @Get()
   list(@CurrentPrincipal() principal: Principal, @Query() query: unknown) {

@@ -10,14 +10,14 @@ import { LagrelloBearerGuard } from "../bearer.guard.js"
 import { decodeBody, decodeOrThrow } from "../decode.js"
 import { LagrelloExceptionFilter } from "../exception.filter.js"
 import { CurrentPrincipal, RequirePermission } from "../principal.js"
-import { LagrelloRunner } from "../runner.js"
+import { LagrelloService } from "../../lagrello.service.js"
 
 /** @since 0.0.0 */
 @Controller("v1/users")
 @UseGuards(LagrelloBearerGuard)
 @UseFilters(LagrelloExceptionFilter)
 export class UsersController {
-  constructor(private readonly runner: LagrelloRunner) {}
+  constructor(private readonly runner: LagrelloService) {}
 
   @Post()
   @HttpCode(201)
