@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 
 const root = new URL("..", import.meta.url).pathname
-const projectDirs = ["packages", "apps"].flatMap((group) =>
+const projectDirs = ["packages", "apps", "tools"].flatMap((group) =>
   existsSync(join(root, group))
     ? readdirSync(join(root, group), { withFileTypes: true })
         .filter((d) => d.isDirectory() && existsSync(join(root, group, d.name, "package.json")))

@@ -1,0 +1,71 @@
+/**
+ * A fresh application in a temporary folder outside the workspace: the packed tarballs plus public
+ * packages from the npm registry, installed with the same npm a user has.
+ */
+import { spawn } from "node:child_process"
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+export interface Completed {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface TemporaryApp {
+  readonly dir: string
+  /** Runs a command in the app; never rejects (look at `status`, null when it was killed). */
+  readonly run: (
+    command: string,
+    args: ReadonlyArray<string>,
+    options?: { readonly env?: Record<string, string>; readonly timeoutMillis?: number }
+  ) => Promise<Completed>
+  readonly remove: () => void
+}
+
+/**
+ * The environment without npm's own variables: `npm test` sets `npm_config_*` (the workspace as
+ * `local_prefix`, among others), which would make the app's npm install into the workspace.
+ */
+const cleanEnv = (): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[1] !== undefined && !/^npm_/i.test(e[0]) && !/^(NODE_OPTIONS|VITEST.*|NX_.*)$/.test(e[0])
+    )
+  )
+
+export const createApp = (options: {
+  readonly fixture: string
+  readonly manifest: Record<string, unknown>
+}): TemporaryApp => {
+  const dir = mkdtempSync(join(tmpdir(), "lagrello-app-"))
+  cpSync(options.fixture, dir, { recursive: true })
+  writeFileSync(join(dir, "package.json"), `${JSON.stringify(options.manifest, null, 2)}\n`)
+  return {
+    dir,
+    // Asynchronous: a synchronous spawn would block the test worker for minutes.
+    run: (command, args, runOptions) =>
+      new Promise<Completed>((resolve) => {
+        const child = spawn(command, args, { cwd: dir, env: { ...cleanEnv(), ...runOptions?.env } })
+        let stdout = ""
+        let stderr = ""
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+        const timer = setTimeout(() => {
+          stderr += `\n(killed after ${runOptions?.timeoutMillis ?? 600_000} ms)`
+          child.kill("SIGKILL")
+        }, runOptions?.timeoutMillis ?? 600_000)
+        child.on("error", (error) => (stderr += error.message))
+        child.on("close", (status) => {
+          clearTimeout(timer)
+          resolve({ status, stdout, stderr })
+        })
+      }),
+    remove: () => rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** `npm install` in the app: from the cache when it can, install scripts only for what is approved. */
+export const npmInstall = (app: TemporaryApp) =>
+  app.run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { timeoutMillis: 900_000 })

@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Packs the three packages once (into a temporary folder) for every test file.
+    globalSetup: ["test/support/pack.ts"],
+    reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
+    // Installing into a fresh app builds better-sqlite3 from source: minutes, not seconds.
+    testTimeout: 60_000,
+    hookTimeout: 900_000,
+    // One npm install at a time: the machines have two cores.
+    fileParallelism: false
+  }
+})
