@@ -22,6 +22,6 @@ export * as Users from "./operations/Users.js"
 
 export * from "./crypto/index.js"
 export * from "./mail/index.js"
-export { SecureRandom } from "./services/SecureRandom.js"
+export { SecureRandom, type SecureRandomService } from "./services/SecureRandom.js"
 export { layerMemory, makeMemoryStorage } from "./storage/memory/index.js"
 export * from "./storage/Storage.js"

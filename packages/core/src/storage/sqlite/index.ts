@@ -4,4 +4,4 @@
  */
 export { layerSqlite, makeSqliteStorage, migrate } from "./SqliteStorage.js"
 export type { SqliteStorageOptions } from "./SqliteStorage.js"
-export { migrations } from "./migrations.js"
+export { type Migration, migrations } from "./migrations.js"

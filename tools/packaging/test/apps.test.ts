@@ -1,8 +1,10 @@
 /**
- * The three tarballs installed, with public packages only, into a fresh NestJS 12 application (ES
- * modules, TypeScript) in a temporary folder outside the workspace: it compiles against the
- * published types, imports `LagrelloModule` with SQLite, and is driven over HTTP with
- * `@lagrello/client` on both adapters (see fixtures/nest12-esm/src/main.ts for the journey).
+ * The three tarballs installed, with public packages only, into fresh applications in temporary
+ * folders outside the workspace: a NestJS 12 application (ES modules) and a NestJS 11 one
+ * (CommonJS, loading the ES module packages through `require`, which Node.js >= 20.19 does). Each
+ * compiles against the published types, imports `LagrelloModule` with SQLite, and is driven over
+ * HTTP with `@lagrello/client` on both adapters (fixtures/app/src/main.ts is the journey; the same
+ * sources are compiled for both).
  */
 import { existsSync, lstatSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -11,50 +13,60 @@ import { type Completed, createApp, npmInstall, type TemporaryApp } from "./supp
 import { here, installedVersion } from "./support/workspace.js"
 
 const packed = inject("packed")
-const fixture = join(here(import.meta.url), "..", "fixtures", "nest12-esm")
+const fixture = join(here(import.meta.url), "..", "fixtures", "app")
 
-const versions = (names: ReadonlyArray<string>) => Object.fromEntries(names.map((n) => [n, installedVersion(n)]))
+const workspaceVersions = (names: ReadonlyArray<string>) =>
+  Object.fromEntries(names.map((n) => [n, installedVersion(n)]))
 
-let app: TemporaryApp
-let install: Completed
+interface AppKind {
+  readonly title: string
+  readonly type: "module" | "commonjs"
+  /** The NestJS packages, at the workspace's versions (12) or the latest 11. */
+  readonly nest: Record<string, string>
+}
 
-beforeAll(async () => {
-  app = createApp({
-    fixture,
-    manifest: {
-      name: "lagrello-packaging-nest12",
-      private: true,
-      type: "module",
-      dependencies: {
-        "@lagrello/client": `file:${packed["@lagrello/client"].tarball}`,
-        "@lagrello/core": `file:${packed["@lagrello/core"].tarball}`,
-        "@lagrello/nest": `file:${packed["@lagrello/nest"].tarball}`,
-        ...versions([
-          "@effect/platform",
-          "@nestjs/common",
-          "@nestjs/core",
-          "@nestjs/platform-express",
-          "@nestjs/platform-fastify",
-          "effect",
-          "reflect-metadata",
-          "rxjs"
-        ])
-      },
-      devDependencies: {
-        // Not used by the workspace (its projects skip library checks); the app's tsc needs it.
-        "@types/express": "^5.0.0",
-        ...versions(["@types/node", "@types/smtp-server", "smtp-server", "typescript"])
-      },
-      // npm 11 runs install scripts only when approved: the one native module, built from source.
-      allowScripts: { "better-sqlite3": true }
-    }
+const nest12 = workspaceVersions(["@nestjs/common", "@nestjs/core", "@nestjs/platform-express", "@nestjs/platform-fastify"])
+const kinds: ReadonlyArray<AppKind> = [
+  { title: "a NestJS 12 application (ES modules)", type: "module", nest: nest12 },
+  {
+    title: "a NestJS 11 application (CommonJS)",
+    type: "commonjs",
+    nest: Object.fromEntries(Object.keys(nest12).map((name) => [name, "^11.1.0"]))
+  }
+]
+
+describe.each(kinds)("$title, outside the workspace", (kind) => {
+  let app: TemporaryApp
+  let install: Completed
+
+  beforeAll(async () => {
+    app = createApp({
+      fixture,
+      manifest: {
+        name: "lagrello-packaging-app",
+        private: true,
+        type: kind.type,
+        dependencies: {
+          "@lagrello/client": `file:${packed["@lagrello/client"].tarball}`,
+          "@lagrello/core": `file:${packed["@lagrello/core"].tarball}`,
+          "@lagrello/nest": `file:${packed["@lagrello/nest"].tarball}`,
+          ...kind.nest,
+          ...workspaceVersions(["@effect/platform", "effect", "reflect-metadata", "rxjs"])
+        },
+        devDependencies: {
+          // Not used by the workspace (its projects skip library checks); the app's tsc needs it.
+          "@types/express": "^5.0.0",
+          ...workspaceVersions(["@types/node", "@types/smtp-server", "smtp-server", "typescript"])
+        },
+        // npm 11 runs install scripts only when approved: the one native module, built from source.
+        allowScripts: { "better-sqlite3": true }
+      }
+    })
+    install = await npmInstall(app)
   })
-  install = await npmInstall(app)
-})
 
-afterAll(() => app?.remove())
+  afterAll(() => app?.remove())
 
-describe("a NestJS 12 application (ESM) outside the workspace", () => {
   it("installs the tarballs, and nothing else from the workspace", () => {
     expect(install.status, install.stderr).toBe(0)
     const lock = JSON.parse(readFileSync(join(app.dir, "package-lock.json"), "utf8")) as {
@@ -91,7 +103,7 @@ describe("a NestJS 12 application (ESM) outside the workspace", () => {
   it.each(["fastify", "express"])("serves the v1 API on %s: magic link and TOTP driven by @lagrello/client", async (adapter) => {
     const drive = await app.run(process.execPath, ["dist/main.js"], { env: { ADAPTER: adapter }, timeoutMillis: 60_000 })
     expect(drive.stdout.trim().split("\n"), drive.stderr).toEqual([
-      `ok listening (${adapter})`,
+      `ok listening (${adapter}, ${kind.type === "module" ? "es module" : "commonjs"})`,
       "ok @lagrello/core/contract loads",
       "ok user created",
       "ok magic link delivered by SMTP",
