@@ -5,8 +5,7 @@
  * the variable. It never repeats a secret value in an error.
  */
 import { isAbsolute, join, dirname, resolve } from "node:path"
-import { CallbackUrl, parseKeyring, TenantName } from "@lagrello/core"
-import { parseSmtpUrl } from "@lagrello/core/smtp"
+import { CallbackUrl, parseKeyring, parseSmtpUrl, TenantName } from "@lagrello/core"
 import { Either, ParseResult, Schema } from "effect"
 
 /** Where the encryption key comes from. */

@@ -17,9 +17,6 @@ import {
   Storage,
   Tenants
 } from "@lagrello/core"
-import { layerSqlite } from "@lagrello/core/sqlite"
-import { layerPg } from "@lagrello/core/pg"
-import { layerSmtp } from "@lagrello/core/smtp"
 import { Effect, Either, Layer, ManagedRuntime } from "effect"
 import type { LagrelloModuleOptions } from "./options.js"
 
@@ -52,21 +49,47 @@ const keyringOf = (keys: string | Keyring): Keyring => {
 }
 
 /**
+ * The layer an adapter module makes, loaded when the options select it: an application on SQLite
+ * never loads the PostgreSQL driver, nor nodemailer when it uses the development mailbox (each
+ * costs tens of milliseconds of start-up).
+ */
+const loaded = <A>(
+  entry: string,
+  load: () => Promise<Layer.Layer<A, unknown>>
+): Layer.Layer<A, unknown> =>
+  Layer.unwrapEffect(
+    Effect.tryPromise({
+      try: load,
+      catch: (cause) =>
+        new Error(`Lagrello cannot load ${entry}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    })
+  )
+
+/**
  * The layer of every service, from the module options.
  * @since 0.0.0
  */
 export const layerFromOptions = (options: LagrelloModuleOptions): Layer.Layer<LagrelloServices, unknown> => {
+  const storageOption = options.storage
   const storage =
-    "sqlite" in options.storage
-      ? layerSqlite({ filename: options.storage.sqlite })
-      : "postgres" in options.storage
-        ? layerPg(
-            typeof options.storage.postgres === "string" ? { url: options.storage.postgres } : options.storage.postgres
+    "sqlite" in storageOption
+      ? loaded("@lagrello/core/sqlite", async () =>
+          (await import("@lagrello/core/sqlite")).layerSqlite({ filename: storageOption.sqlite })
+        )
+      : "postgres" in storageOption
+        ? loaded("@lagrello/core/pg", async () =>
+            (await import("@lagrello/core/pg")).layerPg(
+              typeof storageOption.postgres === "string" ? { url: storageOption.postgres } : storageOption.postgres
+            )
           )
-        : "memory" in options.storage
+        : "memory" in storageOption
           ? layerMemory
-          : options.storage.layer
-  const mail = options.mail && "smtp" in options.mail ? layerSmtp(options.mail.smtp) : layerDevMailbox
+          : storageOption.layer
+  const mailOption = options.mail
+  const mail =
+    mailOption && "smtp" in mailOption
+      ? loaded("@lagrello/core/smtp", async () => (await import("@lagrello/core/smtp")).layerSmtp(mailOption.smtp))
+      : layerDevMailbox
   const services = Layer.mergeAll(
     storage,
     Sealer.layer(keyringOf(options.encryptionKeys)),

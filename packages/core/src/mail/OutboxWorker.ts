@@ -49,7 +49,7 @@ export interface BackoffOptions {
  * @since 0.0.0
  */
 export interface DeliveryOptions {
-  /** The most messages one pass leases. Default 10. */
+  /** The most messages one pass leases. Default 40. */
   readonly batchSize?: number | undefined
   /**
    * How long a leased message stays invisible to other workers. It must outlast the processing
@@ -58,7 +58,10 @@ export interface DeliveryOptions {
    * 5 minutes.
    */
   readonly lease?: Duration.DurationInput | undefined
-  /** Messages of a batch sent at the same time (the SMTP pool has several connections). Default 5. */
+  /**
+   * Messages of a batch sent at the same time: as many as the SMTP pool has connections (10 by
+   * default), so that every connection stays busy. Default 10.
+   */
   readonly concurrency?: number | undefined
   /** Attempts before a message that keeps failing is given up (`failed`). Default 8. */
   readonly maxAttempts?: number | undefined
@@ -108,9 +111,9 @@ const delayMillis = (attempt: number, initialMillis: number, maxMillis: number):
 
 const settingsOf = (options: OutboxWorkerOptions): Effect.Effect<Settings> => {
   const settings: Settings = {
-    batchSize: positiveInteger(options.batchSize, 10),
+    batchSize: positiveInteger(options.batchSize, 40),
     leaseMillis: Duration.toMillis(options.lease ?? Duration.minutes(5)),
-    concurrency: positiveInteger(options.concurrency, 5),
+    concurrency: positiveInteger(options.concurrency, 10),
     maxAttempts: positiveInteger(options.maxAttempts, 8),
     initialMillis: Duration.toMillis(options.backoff?.initial ?? Duration.seconds(1)),
     maxMillis: Duration.toMillis(options.backoff?.max ?? Duration.minutes(5)),

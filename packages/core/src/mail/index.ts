@@ -18,3 +18,5 @@ export {
   type OutboxWorkerOptions,
   runOutboxWorker
 } from "./OutboxWorker.js"
+// The URL form of the SMTP settings, without nodemailer (the transport is `@lagrello/core/smtp`).
+export { parseSmtpUrl, SmtpConfigError, type SmtpEndpoint } from "./smtp/SmtpUrl.js"

@@ -4,8 +4,9 @@
  * Written directly on better-sqlite3 rather than through `@effect/sql-sqlite-node`: that client
  * opens transactions with a deferred `BEGIN` (a read that later writes can fail with SQLITE_BUSY
  * when another process holds the write lock) and compiles, caches and traces every statement on
- * each call. Here every write is one `BEGIN IMMEDIATE` transaction of statements prepared once, so
- * each storage step is atomic across processes sharing the file and costs only its SQL.
+ * each call. Here every write runs in a `BEGIN IMMEDIATE` transaction of statements prepared once,
+ * so each storage step is atomic across processes sharing the file and costs only its SQL; the
+ * writes of concurrent requests share one commit (see GroupCommit.ts).
  *
  * @since 0.0.0
  */
@@ -18,6 +19,7 @@ import type { StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
 import { outbox, tenant, token, totp, user } from "../rows.js"
+import { makeGroupCommit } from "./GroupCommit.js"
 import { migrations } from "./migrations.js"
 
 /** @since 0.0.0 */
@@ -31,17 +33,20 @@ export interface SqliteStorageOptions {
 // Error codes that mean the database cannot be used right now (as opposed to a bug in a query).
 const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)/
 
+// What a statement threw: a database that cannot be used right now, or a bug (a defect).
+const fromThrown = (cause: unknown): Effect.Effect<never, Unavailable> =>
+  cause instanceof Database.SqliteError && unavailableCodes.test(cause.code)
+    ? Effect.fail(new Unavailable({ message: "The database is unavailable; try again shortly" }))
+    : Effect.die(cause)
+
 const attempt = <A>(f: () => A): Effect.Effect<A, Unavailable> =>
   Effect.suspend(() => {
     try {
       return Effect.succeed(f())
     } catch (cause) {
-      return cause instanceof Database.SqliteError && unavailableCodes.test(cause.code)
-        ? Effect.fail(new Unavailable({ message: "The database is unavailable; try again shortly" }))
-        : Effect.die(cause)
+      return fromThrown(cause)
     }
   })
-
 
 /**
  * Applies the migrations the file does not have yet, in one immediate transaction.
@@ -87,7 +92,8 @@ const open = (options: SqliteStorageOptions): Database.Database => {
 
 const makeService = (db: Database.Database): StorageService => {
   const q = <R = unknown>(sql: string) => db.prepare<Array<unknown>, R>(sql)
-  const immediate = <A>(f: () => A) => attempt(() => db.transaction(f).immediate())
+  // Every write, of one statement or several, is atomic in its own savepoint of a group commit.
+  const write = makeGroupCommit(db, fromThrown)
 
   const insertTenant = q(
     "INSERT INTO tenants (tenant_id, name, callback_url, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -195,15 +201,15 @@ const makeService = (db: Database.Database): StorageService => {
   const purgeMessages = q("DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ?")
 
   return {
-    insertTenant: (t) => attempt(() => insertTenant.run(t.tenantId, t.name, t.callbackUrl, t.createdAt).changes === 1),
+    insertTenant: (t) => write(() => insertTenant.run(t.tenantId, t.name, t.callbackUrl, t.createdAt).changes === 1),
     getTenant: (tenantId) => attempt(() => Option.map(Option.fromNullable(selectTenant.get(tenantId)), tenant)),
     findTenantByName: (name) =>
       attempt(() => Option.map(Option.fromNullable(selectTenantByName.get(name)), tenant)),
     setTenantCallbackUrl: (tenantId, callbackUrl) =>
-      attempt(() => Option.map(Option.fromNullable(updateTenantCallback.get(callbackUrl, tenantId)), tenant)),
+      write(() => Option.map(Option.fromNullable(updateTenantCallback.get(callbackUrl, tenantId)), tenant)),
 
     insertAccessToken: (t) =>
-      attempt(
+      write(
         () =>
           insertToken.run(
             t.tokenId,
@@ -227,16 +233,16 @@ const makeService = (db: Database.Database): StorageService => {
           .deferred()
       ),
     revokeAccessToken: (tenantId, tokenId, now) =>
-      attempt(() => revokeToken.run(now, tenantId, tokenId).changes === 1),
+      write(() => revokeToken.run(now, tenantId, tokenId).changes === 1),
 
     insertUser: (tenantId, user, now) =>
-      attempt(() => insertUser.run(tenantId, user.userId, user.email ?? null, now).changes === 1),
+      write(() => insertUser.run(tenantId, user.userId, user.email ?? null, now).changes === 1),
     getUser: (tenantId, userId) =>
       attempt(() =>
         Option.map(Option.fromNullable(selectUser.get(tenantId, userId)), user)
       ),
     updateUserEmail: (tenantId, userId, email) =>
-      immediate(() => {
+      write(() => {
         const before = selectUser.get(tenantId, userId)
         if (!before) return Option.none()
         if (before.email !== email) revokeLinks.run("email-changed", tenantId, userId)
@@ -244,7 +250,7 @@ const makeService = (db: Database.Database): StorageService => {
         return Option.some(user(r))
       }),
     deleteUser: (tenantId, userId) =>
-      immediate(() => {
+      write(() => {
         if (deleteUserRow.run(tenantId, userId).changes === 0) return false
         deleteUserTotp.run(tenantId, userId)
         deleteUserOutbox.run(tenantId, userId)
@@ -253,7 +259,7 @@ const makeService = (db: Database.Database): StorageService => {
       }),
 
     issueMagicLink: (r) =>
-      immediate(() => {
+      write(() => {
         // The immediate transaction holds the write lock: the address cannot change meanwhile.
         if (selectUser.get(r.tenantId, r.userId)?.email !== r.email) return { _tag: "UserChanged" } as const
         const recent = recentLinks.all(r.tenantId, r.userId, r.now - r.windowMillis)
@@ -266,7 +272,7 @@ const makeService = (db: Database.Database): StorageService => {
         return { _tag: "Issued" } as const
       }),
     consumeMagicLink: (tenantId, tokenHash, now) =>
-      attempt(() => {
+      write(() => {
         const consumed = consumeLink.get(now, tokenHash, tenantId, now)
         if (consumed) return { _tag: "Consumed", userId: consumed.user_id } as const
         // Only on the failure path: tell a deleted user's link from an invalid one.
@@ -276,10 +282,10 @@ const makeService = (db: Database.Database): StorageService => {
       }),
 
     getTotp: (tenantId, userId) => attempt(() => Option.map(Option.fromNullable(selectTotp.get(tenantId, userId)), totp)),
-    setPendingTotp: (tenantId, userId, sealed) => attempt(() => void upsertPending.run(tenantId, userId, sealed)),
-    disableTotp: (tenantId, userId) => attempt(() => void clearTotp.run(tenantId, userId)),
+    setPendingTotp: (tenantId, userId, sealed) => write(() => void upsertPending.run(tenantId, userId, sealed)),
+    disableTotp: (tenantId, userId) => write(() => void clearTotp.run(tenantId, userId)),
     beginTotpAttempt: (tenantId, userId, now, { backoffMillis, limit }) =>
-      attempt(() => {
+      write(() => {
         const counted = countAttempt.get({ tenantId, userId, now, limit, backoff: backoffMillis })
         if (counted) return { _tag: "Allowed", totp: totp(counted) } as const
         const row = selectTotp.get(tenantId, userId)
@@ -288,19 +294,19 @@ const makeService = (db: Database.Database): StorageService => {
           : ({ _tag: "Missing" } as const)
       }),
     acceptTotpStep: ({ kind, secret, step, tenantId, userId }) =>
-      attempt(() => (kind === "confirmed" ? acceptConfirmed : acceptPending).run({ tenantId, userId, secret, step }).changes === 1),
+      write(() => (kind === "confirmed" ? acceptConfirmed : acceptPending).run({ tenantId, userId, secret, step }).changes === 1),
 
     claimOutbox: (now, leaseMillis, limit) =>
-      attempt(() => claim.all({ now, leaseUntil: now + leaseMillis, limit }).map(outbox)),
-    markOutboxSent: (c) => attempt(() => markSent.run(c.id, c.leaseUntil).changes === 1),
+      write(() => claim.all({ now, leaseUntil: now + leaseMillis, limit }).map(outbox)),
+    markOutboxSent: (c) => write(() => markSent.run(c.id, c.leaseUntil).changes === 1),
     retryOutbox: (c, nextAttemptAt, error) =>
-      attempt(() => retry.run(nextAttemptAt, error, c.id, c.leaseUntil).changes === 1),
-    finishOutbox: (c, status, error) => attempt(() => finish.run(status, error, c.id, c.leaseUntil).changes === 1),
-    releaseOutbox: (c) => attempt(() => release.run(c.id, c.leaseUntil).changes === 1),
+      write(() => retry.run(nextAttemptAt, error, c.id, c.leaseUntil).changes === 1),
+    finishOutbox: (c, status, error) => write(() => finish.run(status, error, c.id, c.leaseUntil).changes === 1),
+    releaseOutbox: (c) => write(() => release.run(c.id, c.leaseUntil).changes === 1),
     listOutbox: (limit) => attempt(() => listMessages.all(limit).map(outbox)),
 
     purge: (before) =>
-      immediate(() => purgeLinks.run(before, before).changes + purgeMessages.run(before).changes)
+      write(() => purgeLinks.run(before, before).changes + purgeMessages.run(before).changes)
   }
 }
 
