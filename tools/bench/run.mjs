@@ -131,7 +131,7 @@ const seedTotpUsers = async (call, prefix, n) => {
 }
 
 // --- the demo on one database
-const benchDemo = async (label, env) => {
+const benchDemo = async (label, env, { short = false } = {}) => {
   const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
   const demoEnv = { LAGRELLO_ACCESS_TOKEN: token, LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), SMTP_URL: "", ...env }
   const server = await startServer({ args: [demoMain], nodeArgs: DEMO_NODE_ARGS, env: demoEnv, ready: "/health" })
@@ -143,6 +143,18 @@ const benchDemo = async (label, env) => {
   // One slice of users per run (run r uses slice r), so every run starts from the same state:
   // wrong codes lock a user after 10 attempts, a right code is accepted once per step.
   const wrong = await seedTotpUsers(call, "tw", 1000 * RUNS)
+  if (short) {
+    // The adapter comparison: the read path and the counting write path only.
+    const rows = [
+      await scenario(`demo (${label}): verify TOTP, wrong code`, server, (r) => ({ base: server.base, headers: auth,
+        paths: wrong.slice(r * 1000, (r + 1) * 1000).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })),
+      await scenario(`demo (${label}): get user`, server, () => ({ base: server.base, headers: auth,
+        paths: wrong.map((u) => `/v1/users/${u.userId}`) }))
+    ]
+    const rssAfter = rssMb(server.pid)
+    await server.stop()
+    return { rows, rssAfterMb: rssAfter }
+  }
   if (ONLY === "totp-wrong") {
     const row = await scenario("demo: verify TOTP, wrong code", server, (r) => ({ base: server.base, headers: auth,
       paths: wrong.slice(r * 1000, (r + 1) * 1000).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
@@ -289,6 +301,11 @@ try {
   await rawN.stop()
 
   const sqlite = await benchDemo("sqlite", { DATABASE_URL: `sqlite://${join(tmp, "demo.db")}` })
+  // The Express adapter: its own bare baseline and the demo on it (SQLite), a short set.
+  const nestExpress = await startServer({ args: [join(here, "baseline-nest.mjs")], ready: "/hello", env: { ADAPTER: "express" } })
+  const nestExpressRow = await scenario("baseline: bare NestJS (Express), fixed JSON", nestExpress, () => ({ base: nestExpress.base, paths: ["/hello"] }))
+  await nestExpress.stop()
+  const express = await benchDemo("express", { DATABASE_URL: `sqlite://${join(tmp, "demo-express.db")}`, LAGRELLO_ADAPTER: "express" }, { short: true })
   // PostgreSQL half: only when reachable and accepted by the demo.
   let postgres = { skipped: "PostgreSQL not reachable at 127.0.0.1:5432" }
   if (spawnSync("pg_isready", ["-h", "127.0.0.1", "-p", "5432"]).status === 0) {
@@ -316,7 +333,9 @@ try {
   const result = { date: started.toISOString(), node: process.version, pinned: hasTaskset, durationS: DURATION, runs: RUNS, connections: CONNECTIONS,
     baselines: { nest: nestRow, rawWrong: rawWrongRow, rawRight: rawRightRow, rawWrongSynchronousNormal: rawNormalRow },
     sqlite: sqlite.rows ? { ...sqlite, rows: withRatios(sqlite.rows) } : sqlite,
-    postgres: postgres.rows ? { ...postgres, rows: withRatios(postgres.rows) } : postgres, coldStart: cold, outbox, profile }
+    postgres: postgres.rows ? { ...postgres, rows: withRatios(postgres.rows) } : postgres,
+    express: express.rows ? { ...express, baseline: nestExpressRow, rows: withRatios(express.rows).map((r) => ({ ...r, vsNestExpress: { rps: +(r.rps / nestExpressRow.rps).toFixed(3) } })) } : express,
+    coldStart: cold, outbox, profile }
 
   const fmt = (rows) => {
     const head = ["scenario", "req/s", "x raw", "x nest", "p50 ms", "x raw", "p99 ms", "x raw", "RSS MB", "x raw", "statuses"]
@@ -328,6 +347,7 @@ try {
   }
   console.log("\n" + fmt([nestRow, rawWrongRow, rawRightRow, rawNormalRow, ...(result.sqlite.rows ?? [])]))
   if (result.postgres.rows) console.log("\nPostgreSQL\n" + fmt(result.postgres.rows))
+  if (result.express.rows) console.log("\nExpress adapter (x nest = against the bare Fastify app; bare Express below)\n" + fmt([nestExpressRow, ...result.express.rows]))
   console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms`)
   console.log(`outbox: ${outbox.delivered}/${outbox.mails} mails delivered in ${outbox.untilAllDeliveredMs} ms from the first send = ${outbox.mailsPerSec} mails/s`)
   if (profile) console.log("\nCPU profile of verify TOTP under load, top self time:\n" + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
