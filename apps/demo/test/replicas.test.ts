@@ -1,0 +1,213 @@
+/**
+ * Two replicas on one PostgreSQL database (SPEC 2.2, 2.4, 3.5, 4.2): two demo processes (Fastify,
+ * the default) share the test file's own database, the encryption key, the access token and one
+ * real SMTP server. Whatever is sent to both at once happens once: a magic link is exchanged once,
+ * a TOTP code accepted once, wrong codes are counted together, a revoked access token is refused
+ * by the other process at once, and every message is delivered exactly once although each process
+ * runs an outbox worker.
+ */
+import { base32Decode, totpAt } from "@lagrello/core"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import type { Answer, RunningDemo } from "./support/server.js"
+import { call, startDemo } from "./support/server.js"
+import type { SmtpSink } from "./support/smtp.js"
+import { decodedBody, startSmtpSink } from "./support/smtp.js"
+import { describePostgres } from "./support/postgres.js"
+import { eventually, expectError, magicTokenOf } from "./support/poll.js"
+
+const accessToken = `replicas-admin-${"0123456789abcdef".repeat(2)}`
+const encryptionKey = Buffer.alloc(32, 11).toString("base64")
+const domain = "replicas.example.test"
+
+/** The TOTP failure limit of the default policies (packages/core/src/domain/policies.ts, SPEC 2.4). */
+const totpFailureLimit = 10
+
+const countBy = (answers: ReadonlyArray<Answer>) => {
+  const counts: Record<number, number> = {}
+  for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1
+  return counts
+}
+
+describePostgres("two demo processes on one PostgreSQL database", (db) => {
+  let smtp: SmtpSink
+  let replicas: ReadonlyArray<RunningDemo> = []
+
+  /** The i-th request goes to replica i mod 2. */
+  const on = (i: number) => replicas[i % 2]!
+  const api = (i: number, method: string, path: string, options: Parameters<typeof call>[3] = {}) =>
+    call(on(i).url, method, path, { token: accessToken, ...options })
+
+  const createUser = async (i: number, userId: string) => {
+    const created = await api(i, "POST", "/v1/users", { body: { userId, email: `${userId}@${domain}` } })
+    expect(created.status, created.text).toBe(201)
+  }
+
+  /** Sends a magic link through replica `i` and reads its token from the SMTP sink. */
+  const sendLink = async (i: number, userId: string) => {
+    const before = smtp.received().filter((m) => m.to.includes(`${userId}@${domain}`)).length
+    const sent = await api(i, "POST", `/v1/users/${userId}/email`)
+    expect(sent.status, sent.text).toBe(204)
+    return magicTokenOf(decodedBody((await smtp.waitFor(`${userId}@${domain}`, { skip: before })).raw))
+  }
+
+  const enableTotp = async (i: number, userId: string) => {
+    const enabled = await api(i, "POST", `/v1/users/${userId}/totp`, { body: { enable: true } })
+    expect(enabled.status, enabled.text).toBe(200)
+    return base32Decode((enabled.json as { secretKey: string }).secretKey)!
+  }
+
+  beforeAll(async () => {
+    smtp = await startSmtpSink()
+    const env = {
+      DATABASE_URL: db.url,
+      SMTP_URL: smtp.url,
+      MAIL_FROM: "Replica Tests <replicas@example.test>",
+      LAGRELLO_ACCESS_TOKEN: accessToken,
+      LAGRELLO_ENCRYPTION_KEY: encryptionKey,
+      LAGRELLO_TENANT_NAME: "Replicas Tenant",
+      LAGRELLO_CALLBACK_URL: "https://app.example.test/magic/{}"
+    }
+    // Both start at once: they race for the migrations and the tenant's bootstrap.
+    const started = await Promise.allSettled([startDemo(env, { timeoutMillis: 40_000 }), startDemo(env, { timeoutMillis: 40_000 })])
+    replicas = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []))
+    for (const s of started) if (s.status === "rejected") throw s.reason
+  })
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.stop()))
+    await smtp?.close()
+  })
+
+  it("serves both processes from the same database", async () => {
+    expect(replicas).toHaveLength(2)
+    expect(replicas[0]!.port).not.toBe(replicas[1]!.port)
+    await createUser(0, "shared")
+    const read = await api(1, "GET", "/v1/users/shared")
+    expect(read.status, read.text).toBe(200)
+    expect(read.json).toEqual({ userId: "shared", email: `shared@${domain}` })
+  })
+
+  it("exchanges one magic link exactly once of 50 concurrent requests spread over both, in every round", async () => {
+    const rounds = 10
+    const concurrent = 50
+    for (let round = 0; round < rounds; round++) {
+      const userId = `link-${round}`
+      await createUser(round, userId)
+      const token = await sendLink(round + 1, userId)
+      const answers = await Promise.all(
+        Array.from({ length: concurrent }, (_, i) => api(i, "GET", `/v1/users/email?payload=${token}`))
+      )
+      expect(countBy(answers), `round ${round}`).toEqual({ 200: 1, 401: concurrent - 1 })
+      for (const answer of answers) {
+        if (answer.status === 200) expect(answer.json).toEqual({ userId, email: `${userId}@${domain}` })
+        else expectError(answer, 401, "Unauthorized")
+      }
+      // Used up on both afterwards.
+      expectError(await api(0, "GET", `/v1/users/email?payload=${token}`), 401, "Unauthorized")
+      expectError(await api(1, "GET", `/v1/users/email?payload=${token}`), 401, "Unauthorized")
+    }
+  })
+
+  it("accepts the same TOTP code sent to both at once only once (pending enrolment and confirmed)", async () => {
+    for (let u = 0; u < 4; u++) {
+      const userId = `totp-${u}`
+      await createUser(u, userId)
+      const secret = await enableTotp(u + 1, userId)
+      const now = Date.now()
+      // The current step confirms the enrolment, the next one (one step of drift ahead is accepted) uses the confirmed secret.
+      for (const [round, at] of [now, now + 30_000].entries()) {
+        const code = totpAt(secret, at)
+        const answers = await Promise.all([0, 1].map((i) => api(i, "GET", `/v1/users/${userId}/totp?payload=${code}`)))
+        expect(countBy(answers), `user ${userId}, round ${round}`).toEqual({ 200: 1, 401: 1 })
+        expect(answers.find((a) => a.status === 200)!.json).toEqual({ userId, email: `${userId}@${domain}` })
+        expectError(answers.find((a) => a.status !== 200)!, 401, "Unauthorized")
+      }
+    }
+  })
+
+  it("counts wrong TOTP codes sent to both together: past the limit both answer 429", async () => {
+    // One at a time, alternating.
+    await createUser(0, "guessed")
+    const secret = await enableTotp(1, "guessed")
+    const right = () => totpAt(secret, Date.now())
+    const wrong = (code: string) => (code === "000000" ? "111111" : "000000")
+    for (let i = 0; i < totpFailureLimit; i++) {
+      expectError(await api(i, "GET", `/v1/users/guessed/totp?payload=${wrong(right())}`), 401, "Unauthorized")
+    }
+    for (const i of [0, 1]) {
+      const locked = await api(i, "GET", `/v1/users/guessed/totp?payload=${right()}`)
+      expectError(locked, 429, "TooManyRequests")
+      expect(Number(locked.headers.get("retry-after")), `replica ${i}`).toBeGreaterThan(0)
+    }
+
+    // All at once, over both: exactly the limit is counted as wrong, the rest is throttled.
+    await createUser(1, "rushed")
+    const rushedSecret = await enableTotp(0, "rushed")
+    const confirmed = await api(1, "GET", `/v1/users/rushed/totp?payload=${totpAt(rushedSecret, Date.now())}`)
+    expect(confirmed.status, confirmed.text).toBe(200)
+    const attempts = totpFailureLimit + 6
+    const bad = wrong(totpAt(rushedSecret, Date.now()))
+    const answers = await Promise.all(
+      Array.from({ length: attempts }, (_, i) => api(i, "GET", `/v1/users/rushed/totp?payload=${bad}`))
+    )
+    expect(countBy(answers)).toEqual({ 401: totpFailureLimit, 429: attempts - totpFailureLimit })
+    for (const a of answers) expectError(a, a.status, a.status === 401 ? "Unauthorized" : "TooManyRequests")
+    for (const i of [0, 1]) {
+      expectError(await api(i, "GET", `/v1/users/rushed/totp?payload=${totpAt(rushedSecret, Date.now() + 30_000)}`), 429, "TooManyRequests")
+    }
+  })
+
+  it("refuses an access token on the other process as soon as it is revoked on one", async () => {
+    for (const [creator, revoker] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1]
+    ] as const) {
+      const tokenName = `reader-${creator}-${revoker}`
+      const created = await api(creator, "POST", "/v1/tokens", { body: { tokenName, permissions: ["READ"] } })
+      expect(created.status, created.text).toBe(200)
+      const reader = (created.json as { tokenKey: string }).tokenKey
+      // Used on both (so that a cache, if there were one, would hold it).
+      for (const i of [0, 1]) expect((await api(i, "GET", "/v1/users/shared", { token: reader })).status).toBe(200)
+      const listed = await api(1 - revoker, "GET", "/v1/tokens")
+      expect(listed.status, listed.text).toBe(200)
+      const id = (listed.json as { data: Array<{ tokenKey: string; tokenName: string }> }).data.find((t) => t.tokenName === tokenName)?.tokenKey
+      expect(id).toBeDefined()
+      const revoked = await api(revoker, "DELETE", `/v1/tokens/${id}`)
+      expect(revoked.status, revoked.text).toBe(204)
+      // SPEC 1.3: a revoked access token is 403 Forbidden (401 is for end users' links and codes).
+      expectError(await api(1 - revoker, "GET", "/v1/users/shared", { token: reader }), 403, "Forbidden")
+      expectError(await api(revoker, "GET", "/v1/users/shared", { token: reader }), 403, "Forbidden")
+    }
+  })
+
+  it("delivers N messages sent through both processes exactly once, though both run an outbox worker", async () => {
+    const n = 40
+    const userIds = Array.from({ length: n }, (_, i) => `mail-${i}`)
+    await Promise.all(userIds.map((userId, i) => createUser(i, userId)))
+    const addresses = new Set(userIds.map((u) => `${u}@${domain}`))
+    const delivered = () => smtp.received().filter((m) => m.to.some((to) => addresses.has(to)))
+    const sent = await Promise.all(userIds.map((userId, i) => api(i, "POST", `/v1/users/${userId}/email`)))
+    expect(countBy(sent)).toEqual({ 204: n })
+
+    await eventually("all messages delivered", async () => delivered().length >= n, 20_000)
+    // Then watch a while longer: a second delivery of any of them would show up here.
+    const watchUntil = Date.now() + 1500
+    while (Date.now() < watchUntil) {
+      expect(delivered().length).toBe(n)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const mails = delivered()
+    expect(mails).toHaveLength(n)
+    expect(mails.map((m) => m.to.join(",")).sort()).toEqual([...addresses].sort())
+    expect(new Set(mails.map((m) => magicTokenOf(decodedBody(m.raw)))).size).toBe(n)
+    // And the outbox agrees: one message per user, each sent.
+    const rows = await db.query<{ user_id: string; status: string }>(
+      "SELECT user_id, status FROM outbox WHERE user_id = ANY($1::text[])",
+      [userIds]
+    )
+    expect(rows).toHaveLength(n)
+    expect(rows.filter((r) => r.status === "sent")).toHaveLength(n)
+  })
+})
