@@ -6,7 +6,9 @@
  */
 import { isAbsolute, join, dirname, resolve } from "node:path"
 import { CallbackUrl, parseKeyring, parseSmtpUrl, TenantName } from "@lagrello/core"
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 
 /** Where the encryption key comes from. */
 export type EncryptionKeySource =

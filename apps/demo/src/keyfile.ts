@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto"
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs"
 import { dirname } from "node:path"
 import { parseKeyring } from "@lagrello/core"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 
 export class KeyFileError extends Error {
   override readonly name = "KeyFileError"

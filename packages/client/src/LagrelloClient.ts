@@ -14,15 +14,13 @@
  *
  * @since 0.0.0
  */
-import {
-  FetchHttpClient,
-  HttpApiClient,
-  HttpApiError,
-  HttpClient,
-  HttpClientError,
-  HttpClientRequest,
-  HttpClientResponse
-} from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpApiClient from "@effect/platform/HttpApiClient"
+import * as HttpApiError from "@effect/platform/HttpApiError"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type {
   Conflict,
   CreateTokenRequest,
@@ -43,7 +41,15 @@ import type {
   User
 } from "@lagrello/core/contract"
 import { ErrorBody, InvalidPayload, LagrelloApi, RetryAfterSecondsField } from "@lagrello/core/contract"
-import { Context, Duration, Effect, Layer, ParseResult, Predicate, Redacted, Schedule, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import { LagrelloTransportError } from "./errors.js"
 
 /**

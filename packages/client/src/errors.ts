@@ -10,7 +10,7 @@
  *
  * @since 0.0.0
  */
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import type {
   Conflict,
   Forbidden,
@@ -21,7 +21,7 @@ import type {
   Unavailable
 } from "@lagrello/core/contract"
 import { WireErrors } from "@lagrello/core/contract"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * Every typed error a Lagrello server answers with (the `errorType` of its body).

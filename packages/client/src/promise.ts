@@ -29,7 +29,11 @@ import type {
   UpdateUserRequest,
   User
 } from "@lagrello/core/contract"
-import { Cause, Effect, Exit, ManagedRuntime, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import type { LagrelloApiError } from "./errors.js"
 import { LagrelloError, LagrelloTransportError } from "./errors.js"
 import type { LagrelloClientConfig, LagrelloClientService } from "./LagrelloClient.js"

@@ -2,7 +2,7 @@
  * The Effect client against a real Lagrello server: the service from its layer, typed failures
  * that `Effect.catchTag` handles end to end, and the derived `api` client.
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted } from "effect"
 import { afterAll, beforeAll } from "vitest"

@@ -14,7 +14,7 @@ import type {
 } from "@lagrello/core"
 import { Access, MagicLink, Tenants, Tokens, Totp, Users } from "@lagrello/core"
 import { Inject, Injectable } from "@nestjs/common"
-import type { Effect } from "effect"
+import type * as Effect from "effect/Effect"
 import { valueOrThrow } from "./http/errors.js"
 import type { LagrelloContext, LagrelloRuntime, LagrelloServices } from "./runtime.js"
 import { LAGRELLO_CONTEXT } from "./runtime.js"

@@ -5,7 +5,7 @@
  */
 import type { Keyring, PolicySettings, Storage } from "@lagrello/core"
 import type { PgStorageOptions } from "@lagrello/core/pg"
-import type { Layer } from "effect"
+import type * as Layer from "effect/Layer"
 
 /**
  * Where users, links and secrets are kept.

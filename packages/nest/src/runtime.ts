@@ -17,7 +17,10 @@ import {
   Storage,
   Tenants
 } from "@lagrello/core"
-import { Effect, Either, Layer, ManagedRuntime } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { LagrelloModuleOptions } from "./options.js"
 
 /**

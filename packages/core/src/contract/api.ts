@@ -4,7 +4,8 @@
  *
  * @since 0.0.0
  */
-import { HttpApi, OpenApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { AuthGroup } from "./auth.js"
 import { ImagesGroup } from "./images.js"
 import { transformOpenApi } from "./openapi-transform.js"

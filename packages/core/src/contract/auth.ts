@@ -3,7 +3,10 @@
  *
  * @since 0.0.0
  */
-import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { TotpEnableRequest, TotpEnableResponse, User } from "../domain/models.js"
 import { operation } from "./openapi-transform.js"
 import { UserIdParam, VerifyParams } from "./params.js"

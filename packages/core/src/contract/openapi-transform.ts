@@ -3,8 +3,8 @@
  *
  * @since 0.0.0
  */
-import { OpenApi } from "@effect/platform"
-import type { Context } from "effect"
+import * as OpenApi from "@effect/platform/OpenApi"
+import type * as Context from "effect/Context"
 
 interface Response extends OpenApi.OpenApiSpecResponse {
   headers?: Record<string, { description: string; schema: Record<string, unknown> }>

@@ -3,8 +3,8 @@
  *
  * @since 0.0.0
  */
-import { HttpApiSchema } from "@effect/platform"
-import { Schema } from "effect"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Schema from "effect/Schema"
 import { TenantName, UserId } from "../domain/models.js"
 
 /**

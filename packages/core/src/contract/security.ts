@@ -5,8 +5,10 @@
  *
  * @since 0.0.0
  */
-import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
-import { Context, Schema } from "effect"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as Context from "effect/Context"
+import * as Schema from "effect/Schema"
 import type { Principal } from "../domain/principal.js"
 import { ForbiddenWire, UnavailableWire } from "./wire-errors.js"
 

@@ -4,7 +4,9 @@
  *
  * @since 0.0.0
  */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Tenant, UpdateTenantRequest } from "../domain/models.js"
 import { operation } from "./openapi-transform.js"
 import { Authentication } from "./security.js"

@@ -3,7 +3,9 @@
  *
  * @since 0.0.0
  */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { CreateTokenRequest, Token, TokenList } from "../domain/models.js"
 import { operation } from "./openapi-transform.js"
 import { TokenIdParam, TokenListParams } from "./params.js"

@@ -10,8 +10,10 @@
  *
  * @since 0.0.0
  */
-import { HttpApiSchema } from "@effect/platform"
-import { ParseResult, Schema, SchemaAST } from "effect"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import {
   Conflict,
   Forbidden,

@@ -11,7 +11,11 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from "node:crypto"
 import type { KeyObject } from "node:crypto"
-import { Context, Data, Effect, Either, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 
 /**
  * Encryption keys by id, and the id of the one that seals. Every key is exactly 32 bytes; ids are

@@ -6,7 +6,8 @@
  *
  * @since 0.0.0
  */
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import QRCode from "qrcode"
 
 /**

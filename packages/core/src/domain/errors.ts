@@ -4,8 +4,8 @@
  *
  * @since 0.0.0
  */
-import { HttpApiSchema } from "@effect/platform"
-import { Schema } from "effect"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Schema from "effect/Schema"
 
 /**
  * 400: the request's parameters or body are not valid.

@@ -5,7 +5,7 @@
  *
  * @since 0.0.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Permission } from "./permissions.js"
 
 // Control characters (U+0000-U+001F, U+007F) are refused in identifiers: they break logs and

@@ -3,7 +3,7 @@
  *
  * @since 0.0.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** @since 0.0.0 */
 export const Permission = Schema.Literal("READ", "WRITE", "ADMIN")

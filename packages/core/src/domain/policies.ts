@@ -3,7 +3,11 @@
  *
  * @since 0.0.0
  */
-import { Context, Data, Duration, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 /** @since 0.0.0 */
 export interface PolicySettings {

@@ -10,7 +10,8 @@
  *
  * @since 0.0.0
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Unavailable } from "../domain/errors.js"
 import type { Sealer } from "../crypto/Sealer.js"
 import type { OutboxStatus } from "../storage/Storage.js"

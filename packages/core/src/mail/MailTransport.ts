@@ -4,8 +4,9 @@
  *
  * @since 0.0.0
  */
-import type { Effect } from "effect"
-import { Context, Schema } from "effect"
+import type * as Effect from "effect/Effect"
+import * as Context from "effect/Context"
+import * as Schema from "effect/Schema"
 import type { MailMessage } from "./Message.js"
 
 /**

@@ -3,7 +3,7 @@
  *
  * @since 0.0.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * A message ready for a transport. The sender is the transport's configuration.

@@ -5,7 +5,9 @@
  *
  * @since 0.0.0
  */
-import { Data, Effect, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Sealer } from "../crypto/Sealer.js"
 import { MailMessage } from "./Message.js"
 

@@ -19,7 +19,13 @@
  *
  * @since 0.0.0
  */
-import { Cause, Clock, Duration, Effect, Either, Layer, Random } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
 import type { Unavailable } from "../domain/errors.js"
 import type { Sealer } from "../crypto/Sealer.js"
 import type { OutboxRecord } from "../storage/Storage.js"

@@ -4,7 +4,8 @@
  *
  * @since 0.0.0
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Forbidden } from "../domain/errors.js"
 import type { Permission } from "../domain/permissions.js"
 import { allows } from "../domain/permissions.js"

@@ -3,7 +3,9 @@
  *
  * @since 0.0.0
  */
-import { Clock, Effect, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Conflict, NotFound } from "../domain/errors.js"
 import type { Tenant, UpdateTenantRequest } from "../domain/models.js"
 import { expand } from "../domain/permissions.js"

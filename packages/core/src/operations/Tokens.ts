@@ -3,7 +3,9 @@
  *
  * @since 0.0.0
  */
-import { Clock, DateTime, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
 import { Forbidden, NotFound } from "../domain/errors.js"
 import type { CreateTokenRequest, Token, TokenList } from "../domain/models.js"
 import { allows, expand } from "../domain/permissions.js"

@@ -3,7 +3,10 @@
  *
  * @since 0.0.0
  */
-import { Clock, Duration, Effect, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { retryAfterSeconds, TooManyRequests, Unauthorized } from "../domain/errors.js"
 import type { TotpEnableResponse, User } from "../domain/models.js"
 import { Policies } from "../domain/policies.js"

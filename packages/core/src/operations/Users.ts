@@ -3,7 +3,9 @@
  *
  * @since 0.0.0
  */
-import { Clock, Effect, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Conflict, NotFound, Unavailable } from "../domain/errors.js"
 import type { CreateUserRequest, UpdateUserRequest, User } from "../domain/models.js"
 import type { UserRecord } from "../storage/Storage.js"

@@ -5,7 +5,9 @@
  * @since 0.0.0
  */
 import { randomBytes, randomUUID } from "node:crypto"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 /**
  * The operations of the {@link SecureRandom} service.

@@ -8,8 +8,9 @@
  *
  * @since 0.0.0
  */
-import type { Effect, Option } from "effect"
-import { Context } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Context from "effect/Context"
 import type { Unavailable } from "../domain/errors.js"
 import type { Permission } from "../domain/permissions.js"
 

@@ -1,7 +1,7 @@
 /**
  * The wire form of the typed errors (SPEC 1.3): exactly `{errorType, message}` out, the class back in.
  */
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Either, Schema, SchemaAST } from "effect"
 import { describe, expect, it } from "vitest"
 import {

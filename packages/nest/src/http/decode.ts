@@ -4,7 +4,8 @@
  *
  * @since 0.0.0
  */
-import { ParseResult, Schema } from "effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { invalidPayload } from "./errors.js"
 
 /** The body the adapter hooks substitute for one that is not JSON (see adapter.ts). */

@@ -6,8 +6,10 @@
  */
 import type { LagrelloError } from "@lagrello/core"
 import { InvalidPayload, WireErrors } from "@lagrello/core"
-import { HttpApiSchema } from "@effect/platform"
-import { Cause, Exit, Option } from "effect"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 
 /** The status of each `errorType`, read from the contract's wire errors (one definition). */
 export const statusOf: Readonly<Record<string, number>> = Object.fromEntries(

@@ -9,7 +9,7 @@
 import type { ArgumentsHost, ExceptionFilter } from "@nestjs/common"
 import { Catch, HttpException, Logger } from "@nestjs/common"
 import { HttpAdapterHost } from "@nestjs/core"
-import { Cause } from "effect"
+import * as Cause from "effect/Cause"
 import { errorTypeOfStatus, isLagrelloError, LagrelloDefect, statusOf } from "./errors.js"
 
 const internal = { errorType: "Internal", message: "The server failed to answer this request; it has been logged" }

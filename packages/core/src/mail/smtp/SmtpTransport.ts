@@ -6,7 +6,10 @@
  * @since 0.0.0
  */
 import type { ConnectionOptions } from "node:tls"
-import { Duration, Effect, Either, Layer } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import nodemailer from "nodemailer"
 import type { SendMailOptions, SMTPPoolOptions } from "nodemailer"
 import { MailDeliveryError, MailTransport } from "../MailTransport.js"

@@ -5,7 +5,8 @@
  *
  * @since 0.0.0
  */
-import { Data, Either } from "effect"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 
 /**
  * The SMTP configuration cannot be used. The message says what is wrong and never repeats the

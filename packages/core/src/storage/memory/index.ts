@@ -5,7 +5,9 @@
  *
  * @since 0.0.0
  */
-import { Effect, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type {
   AccessTokenRecord,
   OutboxRecord,

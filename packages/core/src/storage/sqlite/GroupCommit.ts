@@ -12,7 +12,7 @@
  * @since 0.0.0
  */
 import type Database from "better-sqlite3"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 interface Job {
   readonly write: () => unknown

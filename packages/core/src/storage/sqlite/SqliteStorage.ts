@@ -11,7 +11,9 @@
  * @since 0.0.0
  */
 import Database from "better-sqlite3"
-import { Effect, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { Unavailable } from "../../domain/errors.js"

@@ -6,7 +6,7 @@
 import type { Principal } from "@lagrello/core"
 import { CreateTokenRequest, TokenListParams, Tokens } from "@lagrello/core"
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, UseFilters, UseGuards } from "@nestjs/common"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { LagrelloBearerGuard } from "../bearer.guard.js"
 import { decodeBody, decodeOrThrow } from "../decode.js"
 import { LagrelloExceptionFilter } from "../exception.filter.js"
