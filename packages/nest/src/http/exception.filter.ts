@@ -1,7 +1,7 @@
 /**
  * The one exception filter of the v1 routes: every typed error becomes its status with a
  * `{errorType, message}` body (and `Retry-After` for TooManyRequests); Nest's own HTTP exceptions
- * keep their status in the same shape; anything else is a 500 with a generic message, logged with
+ * keep their status in the same shape when v1 has it (400 otherwise); anything else is a 500 with a generic message, logged with
  * its cause (never with the request, which may hold secrets).
  *
  * @since 0.0.0
@@ -11,6 +11,8 @@ import { Catch, HttpException, Logger } from "@nestjs/common"
 import { HttpAdapterHost } from "@nestjs/core"
 import * as Cause from "effect/Cause"
 import { errorTypeOfStatus, isLagrelloError, LagrelloDefect, statusOf } from "./errors.js"
+
+const v1Statuses = new Set(Object.values(statusOf))
 
 const internal = { errorType: "Internal", message: "The server failed to answer this request; it has been logged" }
 
@@ -35,7 +37,9 @@ export class LagrelloExceptionFilter implements ExceptionFilter {
       const status = exception.getStatus()
       const errorType = errorTypeOfStatus(status)
       const message = status === 404 ? "No such endpoint" : exception.message
-      adapter.reply(response, { errorType, message }, status >= 500 ? status : status === 404 ? 404 : 400)
+      // A status of the v1 API (e.g. your own UnauthorizedException) keeps it; the others that v1
+      // clients do not know (405, 413, 415, ...) are bad requests.
+      adapter.reply(response, { errorType, message }, status >= 500 || v1Statuses.has(status) ? status : 400)
       return
     }
     if (exception instanceof LagrelloDefect) {
