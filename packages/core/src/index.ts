@@ -19,6 +19,7 @@ export * as Tenants from "./operations/Tenants.js"
 export * as Tokens from "./operations/Tokens.js"
 export * as Totp from "./operations/Totp.js"
 export * as Users from "./operations/Users.js"
+export { layerPurge, purgeExpired } from "./operations/Purge.js"
 
 export * from "./crypto/index.js"
 export * from "./mail/index.js"

@@ -65,6 +65,11 @@ export interface LagrelloModuleOptions {
     | undefined
   /** The outbox delivery worker (on by default; turn off on processes that must not send mail). */
   readonly outbox?: { readonly enabled?: boolean; readonly pollIntervalMillis?: number } | undefined
+  /**
+   * Deleting expired links and finished messages once the send throttle no longer needs them
+   * (on by default, every 10 minutes; safe on every replica).
+   */
+  readonly purge?: { readonly enabled?: boolean; readonly intervalMillis?: number } | undefined
 }
 
 /**

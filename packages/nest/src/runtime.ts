@@ -10,6 +10,7 @@ import {
   layerDevMailbox,
   layerMemory,
   layerOutboxWorker,
+  layerPurge,
   parseKeyring,
   Policies,
   Sealer,
@@ -100,11 +101,17 @@ export const layerFromOptions = (options: LagrelloModuleOptions): Layer.Layer<La
     Policies.layer(options.policies ?? {}),
     mail
   )
-  if (options.outbox?.enabled === false) return services
-  const worker = layerOutboxWorker(
-    options.outbox?.pollIntervalMillis === undefined ? {} : { pollInterval: options.outbox.pollIntervalMillis }
+  const background = Layer.mergeAll(
+    options.outbox?.enabled === false
+      ? Layer.empty
+      : layerOutboxWorker(
+          options.outbox?.pollIntervalMillis === undefined ? {} : { pollInterval: options.outbox.pollIntervalMillis }
+        ),
+    options.purge?.enabled === false
+      ? Layer.empty
+      : layerPurge(options.purge?.intervalMillis === undefined ? {} : { interval: options.purge.intervalMillis })
   )
-  return Layer.provideMerge(worker, services)
+  return Layer.provideMerge(background, services)
 }
 
 /**

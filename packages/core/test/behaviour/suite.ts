@@ -9,6 +9,7 @@ import type { PolicySettings } from "../../src/domain/policies.js"
 import { base32Decode, totpAt } from "../../src/crypto/otp.js"
 import * as Access from "../../src/operations/Access.js"
 import * as MagicLink from "../../src/operations/MagicLink.js"
+import { purgeExpired } from "../../src/operations/Purge.js"
 import * as Tenants from "../../src/operations/Tenants.js"
 import * as Tokens from "../../src/operations/Tokens.js"
 import * as Totp from "../../src/operations/Totp.js"
@@ -219,6 +220,41 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           expect(yield* storage.markOutboxSent(third!)).toBe(true)
           expect((yield* storage.listOutbox(1))[0]?.status).toBe("sent")
         }))
+    })
+
+    describe("purge", () => {
+      test("deletes expired links and finished messages once the throttle's window is past them, nothing sooner", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          yield* MagicLink.send(tenantId, "alice")
+          const token = yield* lastToken("alice@example.com")
+          const [claimed] = yield* storage.claimOutbox(start, 60_000, 10)
+          expect(yield* storage.markOutboxSent(claimed!)).toBe(true)
+          // Valid, then expired but inside the send window: kept.
+          yield* TestClock.adjust(Duration.minutes(5))
+          expect(yield* purgeExpired).toBe(0)
+          yield* TestClock.adjust(Duration.minutes(10))
+          expect(yield* purgeExpired).toBe(0)
+          // Past both: the link and its sent message go; a link sent now stays.
+          yield* TestClock.adjust(Duration.minutes(6))
+          yield* MagicLink.send(tenantId, "alice")
+          const fresh = yield* lastToken("alice@example.com")
+          expect(yield* purgeExpired).toBe(2)
+          expect(yield* storage.listOutbox(10)).toHaveLength(1)
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("Unauthorized")
+          expect(yield* MagicLink.verify(tenantId, fresh)).toEqual({ userId: "alice", email: "alice@example.com" })
+        }))
+
+      test("keeps the links the send throttle counts when its window outlasts their lifetime", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          for (let i = 0; i < 2; i++) yield* MagicLink.send(tenantId, "alice")
+          yield* TestClock.adjust(Duration.minutes(30))
+          expect(yield* purgeExpired).toBe(0)
+          expect(tagOf(yield* Effect.either(MagicLink.send(tenantId, "alice")))).toBe("TooManyRequests")
+        }),
+        { sendLimit: 2, sendWindow: Duration.hours(1), magicLinkLifetime: Duration.minutes(10) })
     })
 
     describe("TOTP", () => {
