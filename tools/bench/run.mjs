@@ -15,7 +15,7 @@ import { B32, totp } from "./otp.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, "../..")
-const demoMain = join(root, "apps/demo/dist/main.js")
+const demoMain = join(root, "apps/demo/dist/bundle/main.mjs")
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 // Experiments: BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario; BENCH_DEMO_NODE_ARGS adds

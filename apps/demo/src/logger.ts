@@ -9,10 +9,26 @@ export type Level = "debug" | "info" | "warn" | "error" | "fatal"
 
 export type LogFields = Record<string, string | number | boolean | undefined>
 
+// Standard output lines are written once per turn of the event loop, not one write(2) per line:
+// under load that is one system call for the lines of many requests. Errors go out at once, after
+// what is buffered; whatever is left is written when the process exits.
+let buffered: Array<string> = []
+const flush = () => {
+  if (buffered.length === 0) return
+  const text = buffered.join("")
+  buffered = []
+  process.stdout.write(text)
+}
+process.on("exit", flush)
+
 export const writeLog = (level: Level, msg: string, fields: LogFields = {}): void => {
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })
-  if (level === "error" || level === "fatal") process.stderr.write(`${line}\n`)
-  else process.stdout.write(`${line}\n`)
+  const line = `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`
+  if (level === "error" || level === "fatal") {
+    flush()
+    process.stderr.write(line)
+  } else if (buffered.push(line) === 1) {
+    setImmediate(flush)
+  }
 }
 
 // Nest's start-up chatter: one line per module and per route.

@@ -1,5 +1,6 @@
 /**
- * The demo server: `node dist/main.js` (or `npm start` at the repository root). Configured by
+ * The demo server: `node dist/bundle/main.mjs` (its build bundles this file), `node dist/main.js`,
+ * or `npm start` at the repository root. Configured by
  * environment variables (see README.md). Invalid configuration stops the start with one line
  * naming the variable, and exit code 1.
  */

@@ -1,5 +1,5 @@
 /**
- * Starts the built demo (`node dist/main.js`) as a child process on a free loopback port, and
+ * Starts the built demo (`node dist/bundle/main.mjs`, what `npm start` runs) as a child process on a free loopback port, and
  * talks to it.
  */
 import { spawn } from "node:child_process"
@@ -7,7 +7,7 @@ import type { ChildProcess } from "node:child_process"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 
-export const mainJs = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
+export const mainJs = fileURLToPath(new URL("../../dist/bundle/main.mjs", import.meta.url))
 
 /** A port that was free a moment ago: listen on port 0, read it, close. */
 export const freePort = (): Promise<number> =>
@@ -47,7 +47,7 @@ export interface RunningDemo {
   readonly startMillis: number
 }
 
-/** Runs `node dist/main.js` to completion (for starts that must fail). */
+/** Runs the demo to completion (for starts that must fail). */
 export const runDemo = (
   env: Record<string, string>,
   options: { cwd?: string; timeoutMillis?: number } = {}
