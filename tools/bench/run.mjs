@@ -18,7 +18,8 @@ const root = resolve(here, "../..")
 const demoMain = join(root, "apps/demo/dist/bundle/main.mjs")
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
-// Experiments: BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario; BENCH_DEMO_NODE_ARGS adds
+// Experiments: BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario (outbox, cold, profile:
+// only that measure); BENCH_DEMO_NODE_ARGS adds
 // node options to the demo (e.g. a --require preload from tools/bench/experiments/).
 const ONLY = process.env.BENCH_ONLY
 const DEMO_NODE_ARGS = (process.env.BENCH_DEMO_NODE_ARGS ?? "").split(" ").filter(Boolean)
@@ -247,7 +248,7 @@ const outboxRate = async (n = 1000) => {
   const smtpPort = await freePort()
   await new Promise((r) => smtp.listen(smtpPort, "127.0.0.1", r))
   const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
-  const server = await startServer({ args: [demoMain], ready: "/health", env: { LAGRELLO_ACCESS_TOKEN: token,
+  const server = await startServer({ args: [demoMain], nodeArgs: DEMO_NODE_ARGS, ready: "/health", env: { LAGRELLO_ACCESS_TOKEN: token,
     LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), DATABASE_URL: `sqlite://${join(tmp, "outbox.db")}`,
     SMTP_URL: `smtp://127.0.0.1:${smtpPort}` } })
   const call = api(server.base, token)
@@ -256,12 +257,15 @@ const outboxRate = async (n = 1000) => {
   firstAt = performance.now()
   await pool(users.flatMap((u) => Array(5).fill(u)), 16, (u) => call("POST", `/v1/users/${u}/email`))
   const queuedMs = performance.now() - firstAt
+  const receivedWhenQueued = received
   const deadline = Date.now() + 120_000
   while (received < n && Date.now() < deadline) await sleep(20)
   await server.stop()
   await new Promise((r) => smtp.close(r))
   const ms = lastAt - firstAt
-  return { mails: n, delivered: received, queueMs: Math.round(queuedMs), untilAllDeliveredMs: Math.round(ms), mailsPerSec: Math.round((received * 1000) / ms) }
+  return { mails: n, delivered: received, queueMs: Math.round(queuedMs), untilAllDeliveredMs: Math.round(ms), mailsPerSec: Math.round((received * 1000) / ms),
+    // The worker alone: what it delivered after the last send was queued, per second.
+    afterQueuedMailsPerSec: Math.round(((received - receivedWhenQueued) * 1000) / (ms - queuedMs)) }
 }
 
 // --- main
@@ -271,7 +275,9 @@ try {
     execFileSync("npx", ["nx", "run-many", "-t", "build", "-p", "@lagrello/demo", "--outputStyle=static"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
   }
   const started = new Date()
-  if (ONLY === "profile") {
+  if (ONLY === "outbox" || ONLY === "cold") {
+    console.log(JSON.stringify({ only: ONLY, ...(ONLY === "outbox" ? await outboxRate() : await coldStart()) }))
+  } else if (ONLY === "profile") {
     const p = await profileDemo()
     console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, ...p }, null, 1))
   } else if (ONLY === "totp-wrong") {

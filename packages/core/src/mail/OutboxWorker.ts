@@ -65,8 +65,8 @@ export interface DeliveryOptions {
    */
   readonly lease?: Duration.DurationInput | undefined
   /**
-   * Messages of a batch sent at the same time: as many as the SMTP pool has connections (10 by
-   * default), so that every connection stays busy. Default 10.
+   * Messages of a batch sent at the same time: as many as the SMTP pool has connections (20 by
+   * default), so that every connection stays busy. Default 20.
    */
   readonly concurrency?: number | undefined
   /** Attempts before a message that keeps failing is given up (`failed`). Default 8. */
@@ -119,7 +119,7 @@ const settingsOf = (options: OutboxWorkerOptions): Effect.Effect<Settings> => {
   const settings: Settings = {
     batchSize: positiveInteger(options.batchSize, 40),
     leaseMillis: Duration.toMillis(options.lease ?? Duration.minutes(5)),
-    concurrency: positiveInteger(options.concurrency, 10),
+    concurrency: positiveInteger(options.concurrency, 20),
     maxAttempts: positiveInteger(options.maxAttempts, 8),
     initialMillis: Duration.toMillis(options.backoff?.initial ?? Duration.seconds(1)),
     maxMillis: Duration.toMillis(options.backoff?.max ?? Duration.minutes(5)),

@@ -58,7 +58,7 @@ describe("SMTP URL", () => {
     expect(config.sendTimeoutMillis).toBe(60_000)
     expect(config.transport).toMatchObject({
       pool: true,
-      maxConnections: 10,
+      maxConnections: 20,
       host: "h",
       port: 587,
       secure: false,

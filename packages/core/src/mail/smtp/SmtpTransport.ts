@@ -47,7 +47,7 @@ export interface SmtpOptions {
   readonly from: string
   /** Keep connections open and reuse them. Default true. */
   readonly pool?: boolean | undefined
-  /** Connections of the pool. Default 10 (the outbox worker sends 10 messages at a time). */
+  /** Connections of the pool. Default 20 (the outbox worker sends 20 messages at a time). */
   readonly maxConnections?: number | undefined
   /** Time to open the TCP connection. Default 10 s (nodemailer: 2 minutes). */
   readonly connectionTimeoutMillis?: number | undefined
@@ -69,7 +69,7 @@ export interface SmtpOptions {
 /** The defaults of {@link SmtpOptions}, in milliseconds where they are times. @since 0.0.0 */
 export const smtpDefaults = {
   pool: true,
-  maxConnections: 10,
+  maxConnections: 20,
   connectionTimeoutMillis: 10_000,
   greetingTimeoutMillis: 10_000,
   socketTimeoutMillis: 30_000,
