@@ -5,6 +5,7 @@
  */
 import type { Keyring, PolicySettings, Storage } from "@lagrello/core"
 import type { PgStorageOptions } from "@lagrello/core/pg"
+import type { SmtpOptions } from "@lagrello/core/smtp"
 import type * as Layer from "effect/Layer"
 
 /**
@@ -29,8 +30,11 @@ export type StorageOption =
  * @since 0.0.0
  */
 export type MailOption =
-  /** An SMTP server, e.g. `smtp://user:pass@mail.example.com:587` (pooled, with timeouts). */
-  | { readonly smtp: { readonly url: string; readonly from: string } }
+  /**
+   * An SMTP server: its URL, e.g. `smtp://user:pass@mail.example.com:587`, and sender, plus any
+   * option of `layerSmtp` from `@lagrello/core/smtp` (pool size, timeouts, TLS).
+   */
+  | { readonly smtp: SmtpOptions }
   /**
    * The development mailbox: messages stay in the outbox, each link is printed on the console.
    * Never use it in production.
