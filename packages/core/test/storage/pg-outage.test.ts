@@ -7,58 +7,20 @@
 import { expect, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber } from "effect"
 import { randomBytes } from "node:crypto"
-import { createServer, connect, type Server, type Socket } from "node:net"
+import { createServer, type Server, type Socket } from "node:net"
 import { makePgStorage, type PgStorageOptions } from "../../src/storage/pg/index.js"
 import type { StorageService } from "../../src/storage/Storage.js"
 import { adminUrl, describePostgres, type TestDatabase } from "../support/postgres.js"
+import { startProxy } from "../support/proxy.js"
 
 const listen = (server: Server) =>
   new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)))
 
-/** A TCP proxy to the test server: `cut` closes every connection (and refuses new ones), `pause` stops forwarding. */
+/** A TCP proxy to the test server (support/proxy.ts), closed with the test's scope. */
 const makeProxy = Effect.acquireRelease(
-  Effect.promise(async () => {
+  Effect.promise(() => {
     const target = new URL(adminUrl)
-    let mode: "open" | "paused" | "cut" = "open"
-    const sockets = new Set<Socket>()
-    const server = createServer((client) => {
-      if (mode === "cut") return void client.destroy()
-      const upstream = connect(Number(target.port || 5432), target.hostname)
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client]
-      ] as const) {
-        sockets.add(from)
-        from.on("data", (chunk) => to.write(chunk))
-        from.on("close", () => {
-          sockets.delete(from)
-          to.destroy()
-        })
-        from.on("error", () => to.destroy())
-        if (mode === "paused") from.pause()
-      }
-    })
-    const port = await listen(server)
-    return {
-      port,
-      cut: () => {
-        mode = "cut"
-        for (const s of sockets) s.destroy()
-      },
-      pause: () => {
-        mode = "paused"
-        for (const s of sockets) s.pause()
-      },
-      restore: () => {
-        mode = "open"
-        for (const s of sockets) s.resume()
-      },
-      close: () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy()
-          server.close(() => resolve())
-        })
-    }
+    return startProxy({ host: target.hostname, port: Number(target.port || 5432) })
   }),
   (proxy) => Effect.promise(proxy.close)
 )
