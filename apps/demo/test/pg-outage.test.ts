@@ -31,6 +31,12 @@ const timed = async <A>(f: () => Promise<A>) => {
   return { result, millis: performance.now() - started }
 }
 
+
+/** A 503 `Unavailable` in the v1 shape, answered within `boundMillis`. */
+const expectUnavailableWithin = (answer: { result: Parameters<typeof expectError>[0]; millis: number }, boundMillis: number) => {
+  expectError(answer.result, 503, "Unavailable")
+  expect(answer.millis).toBeLessThan(boundMillis)
+}
 describePostgres("the demo while PostgreSQL is unreachable", (db) => {
   let smtp: SmtpSink
   let proxy: TcpProxy
@@ -89,20 +95,15 @@ describePostgres("the demo while PostgreSQL is unreachable", (db) => {
     proxy.cut()
 
     const read = await timed(() => api("GET", "/v1/users/alice"))
-    expectError(read.result, 503, "Unavailable")
-    expect(read.millis).toBeLessThan(cutBoundMillis)
+    expectUnavailableWithin(read, cutBoundMillis)
     const verify = await timed(() => api("GET", `/v1/users/email?payload=${token}`))
-    expectError(verify.result, 503, "Unavailable")
-    expect(verify.millis).toBeLessThan(cutBoundMillis)
+    expectUnavailableWithin(verify, cutBoundMillis)
     const totp = await timed(() => api("GET", "/v1/users/alice/totp?payload=123456"))
-    expectError(totp.result, 503, "Unavailable")
-    expect(totp.millis).toBeLessThan(cutBoundMillis)
+    expectUnavailableWithin(totp, cutBoundMillis)
     const send = await timed(() => api("POST", "/v1/users/alice/email"))
-    expectError(send.result, 503, "Unavailable")
-    expect(send.millis).toBeLessThan(cutBoundMillis)
+    expectUnavailableWithin(send, cutBoundMillis)
     const health = await timed(() => call(demo.url, "GET", "/health"))
-    expectError(health.result, 503, "Unavailable")
-    expect(health.millis).toBeLessThan(cutBoundMillis)
+    expectUnavailableWithin(health, cutBoundMillis)
 
     proxy.restore()
     await recovered()
@@ -130,18 +131,15 @@ describePostgres("the demo while PostgreSQL is unreachable", (db) => {
       timed(() => api("GET", `/v1/users/email?payload=${token}`)),
       timed(() => call(demo.url, "GET", "/health"))
     ])
-    expectError(read.result, 503, "Unavailable")
-    expect(read.millis).toBeLessThan(blackholeBoundMillis)
-    expectError(verify.result, 503, "Unavailable")
-    expect(verify.millis).toBeLessThan(blackholeBoundMillis)
+    expectUnavailableWithin(read, blackholeBoundMillis)
+    expectUnavailableWithin(verify, blackholeBoundMillis)
     expectError(health.result, 503, "Unavailable")
     // /health gives up after its own 2 s (apps/demo/src/http/health.controller.ts). Soft: the
     // recovery below is checked even when this fails.
     expect.soft(health.millis, "/health answers within its 2 s timeout (and some margin)").toBeLessThan(4_000)
     // Still blackholed: later requests are refused within the bound too.
     const again = await timed(() => api("GET", "/v1/users/alice"))
-    expectError(again.result, 503, "Unavailable")
-    expect(again.millis).toBeLessThan(blackholeBoundMillis)
+    expectUnavailableWithin(again, blackholeBoundMillis)
 
     proxy.restore()
     await recovered()
