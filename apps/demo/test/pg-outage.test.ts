@@ -31,12 +31,12 @@ const timed = async <A>(f: () => Promise<A>) => {
   return { result, millis: performance.now() - started }
 }
 
-
 /** A 503 `Unavailable` in the v1 shape, answered within `boundMillis`. */
 const expectUnavailableWithin = (answer: { result: Parameters<typeof expectError>[0]; millis: number }, boundMillis: number) => {
   expectError(answer.result, 503, "Unavailable")
   expect(answer.millis).toBeLessThan(boundMillis)
 }
+
 describePostgres("the demo while PostgreSQL is unreachable", (db) => {
   let smtp: SmtpSink
   let proxy: TcpProxy
