@@ -42,6 +42,8 @@ export class TenantOperations {
   /** Starts TOTP enrolment: the secret and its QR image (pending until a code is verified). */
   enableTotp = (userId: string) => this.service.run(Totp.enable(this.tenantId, userId))
   disableTotp = (userId: string) => this.service.run(Totp.disable(this.tenantId, userId))
+  /** Whether the user has a confirmed authenticator (a pending enrolment does not count). */
+  hasTotp = (userId: string) => this.service.run(Totp.isEnabled(this.tenantId, userId))
   /** Checks a TOTP code: the user when right, else rejects with Unauthorized / TooManyRequests. */
   verifyTotp = (userId: string, code: string) => this.service.run(Totp.verify(this.tenantId, userId, code))
 

@@ -55,6 +55,20 @@ export const disable = (tenantId: string, userId: string) =>
   })
 
 /**
+ * Whether the user has a confirmed authenticator (an enrolment that no code has confirmed yet
+ * does not count): the question a sign-in page asks before offering the code step. Not part of
+ * the v1 API. Fails `NotFound` for an unknown user.
+ * @since 0.0.0
+ */
+export const isEnabled = (tenantId: string, userId: string) =>
+  Effect.gen(function* () {
+    yield* Users.find(tenantId, userId)
+    const storage = yield* Storage
+    const totp = yield* storage.getTotp(tenantId, userId)
+    return Option.isSome(totp) && totp.value.confirmedSecret !== undefined
+  })
+
+/**
  * Checks a code. Every attempt is counted in storage before the comparison; past the failure
  * limit every attempt (even a right code) is refused until the back-off ends. A right code is
  * accepted once: no step at or before the last accepted one is accepted again.

@@ -258,6 +258,19 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
     })
 
     describe("TOTP", () => {
+      test("is enabled once a code confirmed the enrolment, and not after it is turned off", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          expect(yield* Totp.isEnabled(tenantId, "alice")).toBe(false)
+          const { secretKey } = yield* Totp.enable(tenantId, "alice")
+          expect(yield* Totp.isEnabled(tenantId, "alice")).toBe(false)
+          yield* Totp.verify(tenantId, "alice", totpAt(base32Decode(secretKey)!, start))
+          expect(yield* Totp.isEnabled(tenantId, "alice")).toBe(true)
+          yield* Totp.disable(tenantId, "alice")
+          expect(yield* Totp.isEnabled(tenantId, "alice")).toBe(false)
+          expect(tagOf(yield* Effect.either(Totp.isEnabled(tenantId, "nobody")))).toBe("NotFound")
+        }))
+
       const enrol = (tenantId: string, userId = "alice") =>
         Effect.gen(function* () {
           const { qrImage, secretKey } = yield* Totp.enable(tenantId, userId)
