@@ -3,24 +3,22 @@
  * packages (typedoc.json at the root; warnings are errors, e.g. a public type that refers to one
  * left out of the reference).
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, expect, it } from "vitest"
+import { runCommand } from "./support/run.js"
 import { bin, workspaceRoot } from "./support/workspace.js"
 
 const out = mkdtempSync(join(tmpdir(), "lagrello-api-"))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
 it("builds without warnings and documents every published package", async () => {
-  const { output, status } = await new Promise<{ status: number | null; output: string }>((resolve) => {
-    const child = spawn(bin("typedoc"), ["--out", out], { cwd: workspaceRoot, env: { ...process.env, NO_COLOR: "1" } })
-    let text = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (text += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (text += chunk))
-    child.on("close", (code) => resolve({ status: code, output: text }))
+  const { status, stderr, stdout } = await runCommand(bin("typedoc"), ["--out", out], {
+    cwd: workspaceRoot,
+    env: { ...process.env, NO_COLOR: "1" }
   })
+  const output = stdout + stderr
   expect(status, output).toBe(0)
   const index = readFileSync(join(out, "index.html"), "utf8")
   for (const name of ["@lagrello/core", "@lagrello/client", "@lagrello/nest"]) expect(index).toContain(name)

@@ -9,7 +9,8 @@
 import { existsSync, lstatSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { type Completed, createApp, npmInstall, type TemporaryApp } from "./support/app.js"
+import { createApp, npmInstall, type TemporaryApp } from "./support/app.js"
+import type { Completed } from "./support/run.js"
 import { here, installedVersion } from "./support/workspace.js"
 
 const packed = inject("packed")

@@ -43,6 +43,8 @@ const targetsOf = (entry: unknown): ReadonlyArray<string> =>
 
 describe.each(Object.values(packed))("$name", (pkg) => {
   const manifest = readManifest(pkg.dir)
+  // Read once per package (every published file), for the two tests below.
+  const imported = importedPackages(pkg)
 
   it("is an ES module package for Node.js >= 20.19 with a README and a licence", () => {
     expect(manifest.type).toBe("module")
@@ -57,12 +59,11 @@ describe.each(Object.values(packed))("$name", (pkg) => {
       ...Object.keys(manifest.peerDependencies ?? {}),
       manifest.name
     ])
-    const undeclared = [...importedPackages(pkg)].filter(([name]) => !declared.has(name))
+    const undeclared = [...imported].filter(([name]) => !declared.has(name))
     expect(undeclared.map(([name, file]) => `${name} (imported by ${file})`)).toEqual([])
   })
 
   it("declares nothing it neither imports nor provides as a peer of what it declares", () => {
-    const imported = importedPackages(pkg)
     const declared = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })
     // e.g. @lagrello/nest provides the optional peers of @lagrello/core (SQLite, PostgreSQL, SMTP),
     // and shares reflect-metadata and rxjs with NestJS.

@@ -3,9 +3,9 @@
  * packages (with a changelog each and internal ranges updated) and the results pack, in a copy of
  * the workspace, without publishing.
  */
-import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { expect, it } from "vitest"
+import { runCommand } from "./support/run.js"
 import { workspaceRoot } from "./support/workspace.js"
 
 interface Plan {
@@ -14,19 +14,12 @@ interface Plan {
   readonly problems: ReadonlyArray<string>
 }
 
-const releaseDry = () =>
-  new Promise<{ status: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, [join(workspaceRoot, "tools", "release-dry.mjs")], { cwd: workspaceRoot })
-    let output = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-    child.on("close", (status) => resolve({ status, output }))
-  })
+const releaseDry = () => runCommand(process.execPath, [join(workspaceRoot, "tools", "release-dry.mjs")], { cwd: workspaceRoot })
 
 it("versions and packs every published package from the pending changesets, without publishing", async () => {
-  const { output, status } = await releaseDry()
-  expect(status, output).toBe(0)
-  const plan = JSON.parse(output.trim().split("\n").at(-1)!) as Plan
+  const { status, stderr, stdout } = await releaseDry()
+  expect(status, stdout + stderr).toBe(0)
+  const plan = JSON.parse(stdout.trim().split("\n").at(-1)!) as Plan
   expect(plan.problems).toEqual([])
   expect(plan.packages.map((p) => p.name).sort()).toEqual(["@lagrello/client", "@lagrello/core", "@lagrello/nest"])
   if (plan.changesets > 0) {

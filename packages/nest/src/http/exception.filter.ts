@@ -1,8 +1,8 @@
 /**
  * The one exception filter of the v1 routes: every typed error becomes its status with a
  * `{errorType, message}` body (and `Retry-After` for TooManyRequests); Nest's own HTTP exceptions
- * keep their status in the same shape when v1 has it (400 otherwise); anything else is a 500 with a generic message, logged with
- * its cause (never with the request, which may hold secrets).
+ * keep their status in the same shape when v1 has it (400 otherwise); anything else is a 500 with
+ * a generic message, logged with its cause (never with the request, which may hold secrets).
  *
  * @since 0.0.0
  */

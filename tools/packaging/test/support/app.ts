@@ -2,16 +2,10 @@
  * A fresh application in a temporary folder outside the workspace: the packed tarballs plus public
  * packages from the npm registry, installed with the same npm a user has.
  */
-import { spawn } from "node:child_process"
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-
-export interface Completed {
-  readonly status: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+import { type Completed, runCommand } from "./run.js"
 
 export interface TemporaryApp {
   readonly dir: string
@@ -44,23 +38,11 @@ export const createApp = (options: {
   writeFileSync(join(dir, "package.json"), `${JSON.stringify(options.manifest, null, 2)}\n`)
   return {
     dir,
-    // Asynchronous: a synchronous spawn would block the test worker for minutes.
     run: (command, args, runOptions) =>
-      new Promise<Completed>((resolve) => {
-        const child = spawn(command, args, { cwd: dir, env: { ...cleanEnv(), ...runOptions?.env } })
-        let stdout = ""
-        let stderr = ""
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-        const timer = setTimeout(() => {
-          stderr += `\n(killed after ${runOptions?.timeoutMillis ?? 600_000} ms)`
-          child.kill("SIGKILL")
-        }, runOptions?.timeoutMillis ?? 600_000)
-        child.on("error", (error) => (stderr += error.message))
-        child.on("close", (status) => {
-          clearTimeout(timer)
-          resolve({ status, stdout, stderr })
-        })
+      runCommand(command, args, {
+        cwd: dir,
+        env: { ...cleanEnv(), ...runOptions?.env },
+        ...(runOptions?.timeoutMillis === undefined ? {} : { timeoutMillis: runOptions.timeoutMillis })
       }),
     remove: () => rmSync(dir, { recursive: true, force: true })
   }
