@@ -29,6 +29,7 @@ process.stdout.write(
     total: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    lat: { mean: result.latency.mean, p90: result.latency.p90, p97_5: result.latency.p97_5, p99_9: result.latency.p99_9, max: result.latency.max },
     errors: result.errors,
     timeouts: result.timeouts,
     statuses
