@@ -23,6 +23,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const ONLY = process.env.BENCH_ONLY
 const DEMO_NODE_ARGS = (process.env.BENCH_DEMO_NODE_ARGS ?? "").split(" ").filter(Boolean)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+// Wrong codes: a user is locked out after 10 (then 429, a path without a write). 3000 users per run
+// allow 30,000 counted attempts, more than a 5 s run makes: every answer is a 401 with its write.
+// (With 1000 per run, more than half the answers were cheap 429s.)
+const WRONG_USERS_PER_RUN = Number(process.env.BENCH_WRONG_USERS ?? 3000)
 const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0
 const pin = (core, cmd, args) => (hasTaskset ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args])
 const tmp = mkdtempSync(join(tmpdir(), "lagrello-bench-"))
@@ -92,10 +96,11 @@ const startServer = async ({ args, env, core = 0, ready, nodeArgs = [] }) => {
     stop: async () => { child.kill("SIGTERM"); await Promise.race([exited, sleep(10000)]); if (child.exitCode === null) child.kill("SIGKILL") } }
 }
 
-const runLoad = async ({ base, paths, method = "GET", headers = {} }) => {
+// Saturating load (autocannon, load.mjs), or with `rate` an offered load paced evenly (paced.mjs).
+const runLoad = async ({ base, paths, method = "GET", headers = {}, rate }) => {
   const file = join(tmp, `load-${Math.random().toString(36).slice(2)}.json`)
-  writeFileSync(file, JSON.stringify({ url: base, paths, method, headers, duration: DURATION, connections: CONNECTIONS }))
-  const [cmd, args] = pin(1, process.execPath, [join(here, "load.mjs"), file])
+  writeFileSync(file, JSON.stringify({ url: base, paths, method, headers, duration: DURATION, connections: CONNECTIONS, rate }))
+  const [cmd, args] = pin(1, process.execPath, [join(here, rate ? "paced.mjs" : "load.mjs"), file])
   const out = execFileSync(cmd, args, { cwd: root, maxBuffer: 1 << 24 }).toString()
   return JSON.parse(out)
 }
@@ -106,8 +111,17 @@ const scenario = async (name, server, makeLoad) => {
   const statuses = {}
   for (const r of runs) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v
   const row = { scenario: name, rps: Math.round(median(runs.map((r) => r.rps))), p50: median(runs.map((r) => r.p50)),
-    p99: median(runs.map((r) => r.p99)), rssMb: rssMb(server.pid), statuses,
+    p99: median(runs.map((r) => r.p99)), meanMs: median(runs.map((r) => r.lat.mean)), rssMb: rssMb(server.pid), statuses,
     errors: runs.reduce((a, r) => a + r.errors, 0), runs: runs.map((r) => Math.round(r.rps)) }
+  log(name, JSON.stringify(row))
+  return row
+}
+
+// One paced run (paced.mjs): the latency of a server offered `rate` requests per second.
+const pacedScenario = async (name, server, load) => {
+  const run = await runLoad(load)
+  const row = { scenario: name, rps: Math.round(run.rps), p50: run.p50, p99: run.p99, rssMb: rssMb(server.pid), statuses: run.statuses,
+    errors: run.errors, runs: [Math.round(run.rps)], latency: run.lat, offered: load.rate }
   log(name, JSON.stringify(row))
   return row
 }
@@ -147,12 +161,12 @@ const benchDemo = async (label, env, { short = false } = {}) => {
   const t0 = performance.now()
   // One slice of users per run (run r uses slice r), so every run starts from the same state:
   // wrong codes lock a user after 10 attempts, a right code is accepted once per step.
-  const wrong = await seedTotpUsers(call, "tw", 1000 * RUNS)
+  const wrong = await seedTotpUsers(call, "tw", WRONG_USERS_PER_RUN * RUNS)
   // The wrong-code scenario alone (BENCH_ONLY=totp-wrong), or with get user (the adapter comparison).
   if (short || ONLY === "totp-wrong") {
     const name = short ? `demo (${label})` : "demo"
     const rows = [await scenario(`${name}: verify TOTP, wrong code`, server, (r) => ({ base: server.base, headers: auth,
-      paths: wrong.slice(r * 1000, (r + 1) * 1000).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))]
+      paths: wrong.slice(r * WRONG_USERS_PER_RUN, (r + 1) * WRONG_USERS_PER_RUN).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))]
     if (short) rows.push(await scenario(`${name}: get user`, server, () => ({ base: server.base, headers: auth,
       paths: wrong.map((u) => `/v1/users/${u.userId}`) })))
     const rssAfter = rssMb(server.pid)
@@ -160,6 +174,8 @@ const benchDemo = async (label, env, { short = false } = {}) => {
     return { rows, rssAfterMb: rssAfter }
   }
   const right = await seedTotpUsers(call, "tr", 600 * RUNS)
+  // For the latency at half the throughput: 1200 users, 10 wrong codes each before the lock-out.
+  const paced = await seedTotpUsers(call, "tp", 1200)
   const slice = (xs, r) => xs.slice((r * xs.length) / RUNS, ((r + 1) * xs.length) / RUNS)
   // A new link revokes the user's earlier ones: one link per user, so every seeded token is valid.
   const linkUsers = Array.from({ length: 5000 }, (_, i) => `ml${i}`)
@@ -182,6 +198,13 @@ const benchDemo = async (label, env, { short = false } = {}) => {
     paths: sendUsers.map((u) => `/v1/users/${u}/email`) })))
   rows.push(await scenario("demo: get user", server, () => ({ base: server.base, headers: auth,
     paths: right.map((u) => `/v1/users/${u.userId}`) })))
+  // The rows above measure latency at saturation (each connection sends as soon as answered), where
+  // it is mostly queueing: mean latency = connections / throughput. This one offers half the
+  // wrong-code throughput just measured, still over 50 connections: the latency of a loaded server
+  // that keeps up. One run of DURATION s; all 401 (every attempt counted and committed).
+  const rate = Math.round(rows[0].rps / 2)
+  rows.push(await pacedScenario(`demo: verify TOTP, wrong code, paced at ${rate} req/s`, server, { base: server.base, headers: auth, rate,
+    paths: paced.map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
   const rssAfter = rssMb(server.pid)
   await server.stop()
   return { rows, rssAfterMb: rssAfter, seeded: { totpRight: right.length, totpWrong: wrong.length, linkTokens: tokens.length, sendUsers: sendUsers.length } }
@@ -326,6 +349,15 @@ try {
   await rawN.stop()
 
   const sqlite = await benchDemo("sqlite", { DATABASE_URL: `sqlite://${join(tmp, "demo.db")}` })
+  // The raw handler offered the demo's paced load (a new database: users it has not seen, all 401).
+  const pacedDemo = sqlite.rows?.find((r) => r.offered)
+  let rawPacedRow
+  if (pacedDemo) {
+    const rawP = await startServer({ args: [join(here, "baseline-raw.mjs")], ready: "/x", env: { DB_PATH: join(tmp, "rawp.db"), SEED_FILE: join(tmp, "raw-seed.json") } })
+    rawPacedRow = await pacedScenario(`baseline: raw handler, TOTP wrong code, paced at ${pacedDemo.offered} req/s`, rawP, { base: rawP.base,
+      rate: pacedDemo.offered, paths: rawSlice(rawWrong, 0).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })
+    await rawP.stop()
+  }
   // The Express adapter: its own bare baseline and the demo on it (SQLite), a short set.
   const nestExpress = await startServer({ args: [join(here, "baseline-nest.mjs")], ready: "/hello", env: { ADAPTER: "express" } })
   const nestExpressRow = await scenario("baseline: bare NestJS (Express), fixed JSON", nestExpress, () => ({ base: nestExpress.base, paths: ["/hello"] }))
@@ -349,14 +381,17 @@ try {
   log("outbox delivery"); const outbox = await outboxRate()
   const profile = process.env.BENCH_PROFILE === "0" ? undefined : (log("cpu profile"), await profileDemo())
 
-  const baselineFor = (name) => (name.includes("right code") ? rawRightRow : rawWrongRow)
+  // A paced row is compared with the raw handler paced at the same rate (PostgreSQL's is paced at its own).
+  const baselineFor = (row) =>
+    row.offered !== undefined ? (row.offered === rawPacedRow?.offered ? rawPacedRow : undefined) : row.scenario.includes("right code") ? rawRightRow : rawWrongRow
   const withRatios = (rows) => rows.map((r) => {
-    const b = baselineFor(r.scenario)
+    const b = baselineFor(r)
+    if (b === undefined) return r
     return { ...r, vsRaw: { rps: +(r.rps / b.rps).toFixed(3), p50: +(r.p50 / b.p50).toFixed(2), p99: +(r.p99 / b.p99).toFixed(2), rss: +(r.rssMb / b.rssMb).toFixed(2) },
       vsNest: { rps: +(r.rps / nestRow.rps).toFixed(3), p99: +(r.p99 / nestRow.p99).toFixed(2), rss: +(r.rssMb / nestRow.rssMb).toFixed(2) } }
   })
   const result = { date: started.toISOString(), node: process.version, pinned: hasTaskset, durationS: DURATION, runs: RUNS, connections: CONNECTIONS,
-    baselines: { nest: nestRow, rawWrong: rawWrongRow, rawRight: rawRightRow, rawWrongSynchronousNormal: rawNormalRow },
+    baselines: { nest: nestRow, rawWrong: rawWrongRow, rawRight: rawRightRow, rawWrongSynchronousNormal: rawNormalRow, rawWrongPaced: rawPacedRow },
     sqlite: sqlite.rows ? { ...sqlite, rows: withRatios(sqlite.rows) } : sqlite,
     postgres: postgres.rows ? { ...postgres, rows: withRatios(postgres.rows) } : postgres,
     express: express.rows ? { ...express, baseline: nestExpressRow, rows: withRatios(express.rows).map((r) => ({ ...r, vsNestExpress: { rps: +(r.rps / nestExpressRow.rps).toFixed(3) } })) } : express,
@@ -370,7 +405,7 @@ try {
     const w = head.map((_, i) => Math.max(...all.map((l) => l[i].length)))
     return all.map((l) => l.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n")
   }
-  console.log("\n" + fmt([nestRow, rawWrongRow, rawRightRow, rawNormalRow, ...(result.sqlite.rows ?? [])]))
+  console.log("\n" + fmt([nestRow, rawWrongRow, rawRightRow, rawNormalRow, ...(rawPacedRow ? [rawPacedRow] : []), ...(result.sqlite.rows ?? [])]))
   if (result.postgres.rows) console.log("\nPostgreSQL\n" + fmt(result.postgres.rows))
   if (result.express.rows) console.log("\nExpress adapter (x nest = against the bare Fastify app; bare Express below)\n" + fmt([nestExpressRow, ...result.express.rows]))
   console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms`)
