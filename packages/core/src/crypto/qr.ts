@@ -44,7 +44,7 @@ const LIGHT = 255
  * The symbol is made once and drawn here as an 8-bit greyscale image encoded synchronously with
  * pngjs, without row filters: `QRCode.toBuffer` made the symbol a second time, drew RGBA pixels
  * and tried every PNG filter on every row through a stream and zlib's thread pool, about four
- * times the CPU for the same picture (tools/bench: enabling TOTP is the QR image).
+ * times the CPU for the same picture (11 ms against 2.5-3 ms here; docs/performance.md).
  * @since 0.0.0
  */
 export const qrPng = (text: string): Effect.Effect<Uint8Array, QrError> =>
