@@ -9,8 +9,6 @@ const paths = cfg.paths
 const result = await autocannon({
   url: cfg.url,
   connections: cfg.connections,
-  // An offered load (requests per second over all connections) instead of as fast as answered.
-  ...(cfg.rate ? { overallRate: cfg.rate } : {}),
   duration: cfg.duration,
   headers: cfg.headers ?? {},
   requests: [

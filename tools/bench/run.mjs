@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
+import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { B32, totp } from "./otp.mjs"
 
@@ -81,12 +82,8 @@ const startServer = async ({ args, env, core = 0, ready, nodeArgs = [] }) => {
   let stderr = ""
   child.stderr.on("data", (d) => (stderr += d))
   const lines = []
-  let buf = ""
-  child.stdout.on("data", (d) => {
-    buf += d
-    const parts = buf.split("\n")
-    buf = parts.pop()
-    for (const l of parts) if (l.includes("Development mailbox")) lines.push(l)
+  createInterface({ input: child.stdout }).on("line", (l) => {
+    if (l.includes("Development mailbox")) lines.push(l)
   })
   const exited = new Promise((r) => child.on("exit", (code) => r(code)))
   const base = `http://127.0.0.1:${port}`
@@ -273,15 +270,9 @@ const outboxRate = async (n = 2000) => {
   const sink = spawn(cmd, args, { cwd: root, env: { ...process.env, SMTP_PORT: String(smtpPort) }, stdio: ["ignore", "pipe", "inherit"] })
   children.add(sink)
   const sinkReady = new Promise((res) => {
-    let buf = ""
-    sink.stdout.on("data", (d) => {
-      buf += d
-      const lines = buf.split("\n")
-      buf = lines.pop()
-      for (const l of lines) {
-        if (l === "ready") res()
-        else if (l.startsWith("received ")) { received = Number(l.slice(9)); lastAt = performance.now() }
-      }
+    createInterface({ input: sink.stdout }).on("line", (l) => {
+      if (l === "ready") res()
+      else if (l.startsWith("received ")) { received = Number(l.slice(9)); lastAt = performance.now() }
     })
   })
   await sinkReady
