@@ -7,6 +7,7 @@ import type { DynamicModule } from "@nestjs/common"
 import { Module } from "@nestjs/common"
 import { APP_FILTER } from "@nestjs/core"
 import type { DemoConfig } from "./config.js"
+import { defaultCallbackUrl } from "./config.js"
 import { DemoExceptionFilter } from "./http/exception.filter.js"
 import { HealthController } from "./http/health.controller.js"
 import { LoginController } from "./http/login.controller.js"
@@ -24,15 +25,13 @@ export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): Lag
       ? { smtp: { url: config.mail.url, from: config.mail.from } }
       : { development: true },
   encryptionKeys,
-  ...(config.accessToken === undefined
-    ? {}
-    : {
-        bootstrap: {
-          tenantName: config.tenantName,
-          accessToken: config.accessToken,
-          callbackUrl: config.callbackUrl
-        }
-      })
+  // The demo's own tenant; without LAGRELLO_ACCESS_TOKEN its first start generates the token, and
+  // without LAGRELLO_CALLBACK_URL TenantBootstrap decides whether the default URL applies.
+  bootstrap: {
+    tenantName: config.tenantName,
+    accessToken: config.accessToken,
+    callbackUrl: config.callbackUrl === defaultCallbackUrl(config.publicUrl) ? undefined : config.callbackUrl
+  }
 })
 
 @Module({})

@@ -178,8 +178,11 @@ const parsePublicUrl = (text: string | undefined, host: string, port: number): s
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "")
 }
 
+/** The callback URL of a demo without LAGRELLO_CALLBACK_URL: its own confirmation page. */
+export const defaultCallbackUrl = (publicUrl: string): string => `${publicUrl}/login/{}`
+
 const parseCallbackUrl = (text: string | undefined, publicUrl: string): string => {
-  if (text === undefined) return `${publicUrl}/login/{}`
+  if (text === undefined) return defaultCallbackUrl(publicUrl)
   const decoded = Schema.decodeUnknownEither(CallbackUrl)(text)
   return Either.isLeft(decoded) ? invalid("LAGRELLO_CALLBACK_URL", firstIssue(decoded.left)) : decoded.right
 }

@@ -5,6 +5,7 @@
  * naming the variable, and exit code 1.
  */
 import { setFlagsFromString } from "node:v8"
+import { StartupError } from "@lagrello/core"
 import { loadConfig } from "./config.js"
 
 // V8 lets the old generation grow to about four times what is live before collecting it, and
@@ -21,15 +22,28 @@ const fail = (line: string): void => {
   process.exitCode = 1
 }
 
+/** The variable to change for each reason a Lagrello server cannot start. */
+const startupLine = (error: StartupError): string => {
+  switch (error.reason) {
+    case "AccessTokenRevoked":
+      return "LAGRELLO_ACCESS_TOKEN: this token was revoked; configure another one"
+    case "AccessTokenOfAnotherTenant":
+      return "LAGRELLO_ACCESS_TOKEN: this token already belongs to another tenant than LAGRELLO_TENANT_NAME; use another token or that tenant's name"
+    case "EncryptionKeys":
+      return `LAGRELLO_ENCRYPTION_KEY: ${error.message}`
+    case "Storage":
+      return `DATABASE_URL: ${error.message}`
+    case "Mail":
+      return `SMTP_URL: ${error.message}`
+    case "Policies":
+    case "Adapter":
+      return `The demo could not start: ${error.message}`
+  }
+}
+
 const describe = (error: unknown): string => {
   if (error instanceof Error && error.name === "KeyFileError") return error.message
-  // The module's bootstrap fails with a Conflict naming the problem.
-  if (error instanceof Error && /was revoked; configure another one/.test(error.message)) {
-    return "LAGRELLO_ACCESS_TOKEN: this token was revoked; configure another one"
-  }
-  if (error instanceof Error && /belongs to another tenant/.test(error.message)) {
-    return "LAGRELLO_ACCESS_TOKEN: this token already belongs to another tenant than LAGRELLO_TENANT_NAME; use another token or that tenant's name"
-  }
+  if (error instanceof StartupError) return startupLine(error)
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   if (code === "EADDRINUSE") return `PORT: the address is already in use`
   if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") return `HOST: cannot listen on this address (${code})`

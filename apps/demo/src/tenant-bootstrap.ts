@@ -1,26 +1,23 @@
 /**
- * Makes the demo usable at once (SPEC 4.3), after the module has built its runtime (and, when
- * `LAGRELLO_ACCESS_TOKEN` is set, applied its `bootstrap` option):
+ * Makes the demo usable at once (SPEC 4.3), after the module has built its runtime and applied
+ * its `bootstrap` option (the tenant named `LAGRELLO_TENANT_NAME`, with `LAGRELLO_ACCESS_TOKEN`
+ * as an ADMIN token when it is set):
  *
- * - with no access token configured, the FIRST start (the tenant does not exist yet) creates the
- *   tenant with a generated ADMIN token and prints that token once; later starts print nothing;
- * - the tenant's callback URL is set at every start: `LAGRELLO_CALLBACK_URL`, or the demo's own
- *   confirmation page under `PUBLIC_URL` (SPEC 4.3). One set with `PATCH /v1/tenant` lasts until
- *   the next start.
+ * - with no access token configured, the FIRST start (the one that created the tenant) prints the
+ *   ADMIN token the module generated, once; later starts print nothing;
+ * - `LAGRELLO_CALLBACK_URL`, when set, is the tenant's callback URL at every start (the module
+ *   applies it). Without it the demo's own confirmation page under `PUBLIC_URL` is used, but only
+ *   in place of no URL or of the demo's own page at an earlier address (another port): a callback
+ *   URL set with `PATCH /v1/tenant` stays across restarts.
  */
-import { randomBytes } from "node:crypto"
-import { Storage, Tenants } from "@lagrello/core"
 import { LagrelloService } from "@lagrello/nest"
 import type { OnApplicationBootstrap } from "@nestjs/common"
 import { Inject, Injectable } from "@nestjs/common"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type { DemoConfig } from "./config.js"
+import { defaultCallbackUrl } from "./config.js"
 import { writeLog } from "./logger.js"
 import { DEMO_CONFIG } from "./tokens.js"
-
-/** A new access token: `lgr_` and 32 random bytes in base64url. */
-export const generateAccessToken = (): string => `lgr_${randomBytes(32).toString("base64url")}`
 
 export const announceToken = (tenantName: string, token: string): string =>
   [
@@ -33,6 +30,9 @@ export const announceToken = (tenantName: string, token: string): string =>
     ""
   ].join("\n")
 
+/** The demo's own confirmation page, at whatever address. */
+const isDemoPage = (callbackUrl: string): boolean => /^https?:\/\/[^?#]*\/login\/\{\}$/.test(callbackUrl)
+
 @Injectable()
 export class TenantBootstrap implements OnApplicationBootstrap {
   constructor(
@@ -41,25 +41,15 @@ export class TenantBootstrap implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { accessToken, callbackUrl, tenantName } = this.config
-    const generated = await this.lagrello.run(
-      Effect.gen(function* () {
-        const storage = yield* Storage
-        const existing = yield* storage.findTenantByName(tenantName)
-        if (Option.isNone(existing)) {
-          const token = accessToken ?? generateAccessToken()
-          yield* Tenants.ensure({ name: tenantName, accessToken: token, callbackUrl })
-          return accessToken === undefined ? token : undefined
-        }
-        // (Already done by the module's bootstrap when an access token is configured.)
-        if (existing.value.callbackUrl !== callbackUrl) {
-          yield* Tenants.update(existing.value.tenantId, { callbackUrl })
-        }
-        return undefined
-      })
-    )
-    if (generated !== undefined) {
-      process.stdout.write(announceToken(tenantName, generated))
+    const { callbackUrl, publicUrl, tenantName } = this.config
+    const bootstrap = this.lagrello.bootstrap
+    if (bootstrap === undefined) throw new Error("The demo's module has no bootstrap tenant")
+    const current = bootstrap.tenant.callbackUrl
+    if (callbackUrl === defaultCallbackUrl(publicUrl) && current !== callbackUrl && (current === "" || isDemoPage(current))) {
+      await this.lagrello.tenant.updateTenant({ callbackUrl })
+    }
+    if (bootstrap.generatedAccessToken !== undefined) {
+      process.stdout.write(announceToken(tenantName, Redacted.value(bootstrap.generatedAccessToken)))
       writeLog("info", "created the tenant with a generated access token (printed above, once)", { tenant: tenantName })
     }
   }

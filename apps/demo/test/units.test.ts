@@ -9,7 +9,7 @@ import { HealthController } from "../src/http/health.controller.js"
 import { escapeHtml } from "../src/http/html.js"
 import { renderMailbox } from "../src/http/mailbox.controller.js"
 import { ensureKeyFile, KeyFileError } from "../src/keyfile.js"
-import { announceToken, generateAccessToken } from "../src/tenant-bootstrap.js"
+import { announceToken } from "../src/tenant-bootstrap.js"
 
 describe("escapeHtml", () => {
   it("escapes every character that matters in content and attributes", () => {
@@ -81,12 +81,11 @@ describe("the key file", () => {
 })
 
 describe("the generated access token", () => {
-  it("is lgr_ and 32 random bytes in base64url, announced with its tenant", () => {
-    const token = generateAccessToken()
-    expect(token).toMatch(/^lgr_[A-Za-z0-9_-]{43}$/)
-    expect(Buffer.from(token.slice(4), "base64url")).toHaveLength(32)
-    expect(generateAccessToken()).not.toBe(token)
-    expect(announceToken("Acme", token)).toContain(token)
+  it("is announced with its tenant", () => {
+    const token = "lgr_" + "x".repeat(43)
+    const text = announceToken("Acme", token)
+    expect(text).toContain(`    ${token}\n`)
+    expect(text).toContain('"Acme"')
   })
 })
 

@@ -11,9 +11,16 @@
  * @since 0.0.0
  */
 export * from "./contract/index.js"
+export * as Lagrello from "./Lagrello.js"
+export { Bootstrap, StartupError } from "./Lagrello.js"
+export type { BootstrapConfig, LagrelloConfig, LagrelloServices, MailConfig, StorageConfig } from "./Lagrello.js"
+export * from "./server/index.js"
+export type { HandlerServices, LagrelloHandlers } from "./handlers/index.js"
+export { handlers } from "./handlers/index.js"
 export * from "./domain/index.js"
 
 export * as Access from "./operations/Access.js"
+export * as Health from "./operations/Health.js"
 export * as MagicLink from "./operations/MagicLink.js"
 export * as Tenants from "./operations/Tenants.js"
 export * as Tokens from "./operations/Tokens.js"

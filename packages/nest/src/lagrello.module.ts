@@ -16,12 +16,7 @@ import type { DynamicModule } from "@nestjs/common"
 import { Module } from "@nestjs/common"
 import { RouterModule } from "@nestjs/core"
 import { LagrelloAdapterSetup } from "./http/adapter.js"
-import { AuthController } from "./http/controllers/auth.controller.js"
-import { ImagesController } from "./http/controllers/images.controller.js"
-import { NotFoundController } from "./http/controllers/not-found.controller.js"
-import { TenantController } from "./http/controllers/tenant.controller.js"
-import { TokensController } from "./http/controllers/tokens.controller.js"
-import { UsersController } from "./http/controllers/users.controller.js"
+import { LagrelloRoutesController } from "./http/routes.controller.js"
 import {
   ASYNC_OPTIONS_TYPE,
   ConfigurableModuleClass,
@@ -34,16 +29,8 @@ import { LagrelloLifecycle } from "./lifecycle.js"
 import type { LagrelloModuleExtras, LagrelloModuleOptions } from "./options.js"
 import { createLagrelloContext, LAGRELLO_CONTEXT } from "./runtime.js"
 
-// Order matters on Express: the auth routes (`/v1/users/email`) before `/v1/users/:userId`, and
-// the catch-all last.
-const controllers = [
-  AuthController,
-  UsersController,
-  TenantController,
-  TokensController,
-  ImagesController,
-  NotFoundController
-]
+// Every v1 route, derived from the core's contract (see routes.controller.ts).
+const controllers = [LagrelloRoutesController]
 
 const withRoutes = (definition: DynamicModule, extras: LagrelloModuleExtras): DynamicModule => {
   const extrasProvider = { provide: LAGRELLO_EXTRAS, useValue: extras }

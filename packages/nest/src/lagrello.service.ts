@@ -6,6 +6,7 @@
  * @since 0.0.0
  */
 import type {
+  Bootstrap,
   CreateTokenRequest,
   CreateUserRequest,
   Principal,
@@ -58,14 +59,21 @@ export class LagrelloService {
   readonly runtime: LagrelloRuntime
   private readonly defaultTenant: TenantOperations | undefined
 
+  /**
+   * What the `bootstrap` option did: its tenant, and the ADMIN access token generated for it
+   * when the tenant was created without a configured one (show it once; never log it).
+   */
+  readonly bootstrap: Tenants.Bootstrapped | undefined
+
   constructor(@Inject(LAGRELLO_CONTEXT) context: LagrelloContext) {
     this.runtime = context.runtime
+    this.bootstrap = context.bootstrap
     this.defaultTenant =
-      context.defaultTenantId === undefined ? undefined : new TenantOperations(this, context.defaultTenantId)
+      context.bootstrap === undefined ? undefined : new TenantOperations(this, context.bootstrap.tenant.tenantId)
   }
 
   /** Runs a core program; resolves with its value or rejects with its typed error. */
-  async run<A, E>(program: Effect.Effect<A, E, LagrelloServices>): Promise<A> {
+  async run<A, E>(program: Effect.Effect<A, E, LagrelloServices | Bootstrap>): Promise<A> {
     return valueOrThrow(await this.runtime.runPromiseExit(program))
   }
 

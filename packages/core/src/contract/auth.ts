@@ -10,7 +10,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { TotpEnableRequest, TotpEnableResponse, User } from "../domain/models.js"
 import { operation } from "./openapi-transform.js"
 import { UserIdParam, VerifyParams } from "./params.js"
-import { Authentication } from "./security.js"
+import { Authentication, RequiredPermission, SecretAnswer } from "./security.js"
 import { NotFoundWire, TooManyRequestsWire, UnauthorizedWire, UnavailableWire } from "./wire-errors.js"
 
 /**
@@ -22,6 +22,7 @@ const verifyMagicLink = HttpApiEndpoint.get("verifyMagicLink", "/v1/users/email"
   .addSuccess(User)
   .addError(UnauthorizedWire)
   .addError(NotFoundWire)
+  .annotate(RequiredPermission, "READ")
   .annotateContext(operation({
     id: "users/email/auth",
     summary: "Gives back user data for the magic link token",
@@ -34,6 +35,7 @@ const verifyMagicLink = HttpApiEndpoint.get("verifyMagicLink", "/v1/users/email"
 const sendMagicLink = HttpApiEndpoint.post("sendMagicLink")`/v1/users/${UserIdParam}/email`
   .addError(NotFoundWire)
   .addError(TooManyRequestsWire)
+  .annotate(RequiredPermission, "WRITE")
   .annotateContext(operation({
     id: "users/email/send",
     summary: "This endpoint will be used when you want to send a magic login link to specified user",
@@ -54,6 +56,7 @@ const verifyTotp = HttpApiEndpoint.get("verifyTotp")`/v1/users/${UserIdParam}/to
   .addError(UnauthorizedWire)
   .addError(NotFoundWire)
   .addError(TooManyRequestsWire)
+  .annotate(RequiredPermission, "READ")
   .annotateContext(operation({
     id: "users/totp/auth",
     summary: "Verify users TOTP token",
@@ -74,6 +77,8 @@ const toggleTotp = HttpApiEndpoint.post("toggleTotp")`/v1/users/${UserIdParam}/t
   .addSuccess(TotpEnableResponse)
   .addSuccess(HttpApiSchema.NoContent)
   .addError(NotFoundWire)
+  .annotate(RequiredPermission, "WRITE")
+  .annotate(SecretAnswer, true)
   .annotateContext(operation({
     id: "users/totp/toggle",
     summary: "Enables or disables Time-based One-Time Password authentication method for specified user",

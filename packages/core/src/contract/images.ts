@@ -10,6 +10,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { operation } from "./openapi-transform.js"
 import { TotpImageParams } from "./params.js"
+import { SecretAnswer } from "./security.js"
 
 /**
  * The 200 answer of `GET /v1/images/totp`: the PNG bytes, `Content-Type: image/png`.
@@ -23,6 +24,8 @@ const PngImage = HttpApiSchema.Uint8Array({ contentType: "image/png" })
 const totpImage = HttpApiEndpoint.get("totp", "/v1/images/totp")
   .setUrlParams(TotpImageParams)
   .addSuccess(PngImage)
+  // The image encodes the secret of its query.
+  .annotate(SecretAnswer, true)
   .annotateContext(operation({
     id: "images/totp",
     summary: "Returns a generated QR code",

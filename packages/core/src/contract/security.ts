@@ -1,7 +1,7 @@
 /**
- * Authentication of API callers (SPEC 1.4): `Authorization: Bearer <access token>`, the
- * reference's `token` security scheme. Only the middleware tag lives here; the server provides
- * its implementation.
+ * Authentication and authorization of API callers (SPEC 1.4): `Authorization: Bearer <access
+ * token>`, the reference's `token` security scheme, and the permission each endpoint needs. Only
+ * the tags live here; the server (`@lagrello/core`'s `server/`) implements them.
  *
  * @since 0.0.0
  */
@@ -9,6 +9,7 @@ import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as Context from "effect/Context"
 import * as Schema from "effect/Schema"
+import type { Permission } from "../domain/permissions.js"
 import type { Principal } from "../domain/principal.js"
 import { ForbiddenWire, UnavailableWire } from "./wire-errors.js"
 
@@ -36,3 +37,21 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("@la
   provides: CurrentPrincipal,
   security: { token: HttpApiSecurity.bearer }
 }) {}
+
+/**
+ * The permission an endpoint needs (ADMIN implies WRITE implies READ), as an annotation of the
+ * endpoint or of its whole group: `.annotate(RequiredPermission, "WRITE")`. It is written only
+ * here, in the contract; the server checks it after the access token and before any decoding
+ * (SPEC 1.8). An endpoint of a group without {@link Authentication} needs no token and has none.
+ * @since 0.0.0
+ * @category annotations
+ */
+export class RequiredPermission extends Context.Tag("@lagrello/core/RequiredPermission")<RequiredPermission, Permission>() {}
+
+/**
+ * Marks an endpoint whose successful answer holds a secret (a TOTP secret, a created access
+ * token): the server sends it with `Cache-Control: no-store` (SPEC 2.5).
+ * @since 0.0.0
+ * @category annotations
+ */
+export class SecretAnswer extends Context.Tag("@lagrello/core/SecretAnswer")<SecretAnswer, true>() {}

@@ -9,7 +9,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Tenant, UpdateTenantRequest } from "../domain/models.js"
 import { operation } from "./openapi-transform.js"
-import { Authentication } from "./security.js"
+import { Authentication, RequiredPermission } from "./security.js"
 import { UnavailableWire } from "./wire-errors.js"
 
 /**
@@ -17,6 +17,7 @@ import { UnavailableWire } from "./wire-errors.js"
  */
 const getTenant = HttpApiEndpoint.get("get", "/v1/tenant")
   .addSuccess(Tenant)
+  .annotate(RequiredPermission, "READ")
   .annotateContext(operation({
     id: "tenants/get",
     summary: "Returns the tenant information the caller is part of",
@@ -29,6 +30,7 @@ const getTenant = HttpApiEndpoint.get("get", "/v1/tenant")
 const updateTenant = HttpApiEndpoint.patch("update", "/v1/tenant")
   .setPayload(UpdateTenantRequest)
   .addSuccess(Tenant)
+  .annotate(RequiredPermission, "WRITE")
   .annotateContext(operation({
     // The reference's operation id, singular `tenant` included.
     id: "tenant/update",

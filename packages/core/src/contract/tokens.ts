@@ -9,7 +9,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { CreateTokenRequest, Token, TokenList } from "../domain/models.js"
 import { operation } from "./openapi-transform.js"
 import { TokenIdParam, TokenListParams } from "./params.js"
-import { Authentication } from "./security.js"
+import { Authentication, RequiredPermission, SecretAnswer } from "./security.js"
 import { NotFoundWire, UnavailableWire } from "./wire-errors.js"
 
 /**
@@ -30,6 +30,7 @@ const listTokens = HttpApiEndpoint.get("list", "/v1/tokens")
 const createToken = HttpApiEndpoint.post("create", "/v1/tokens")
   .setPayload(CreateTokenRequest)
   .addSuccess(Token)
+  .annotate(SecretAnswer, true)
   .annotateContext(operation({
     id: "tokens/create",
     summary: "Creates new token",
@@ -57,5 +58,7 @@ export class TokensGroup extends HttpApiGroup.make("tokens")
   .add(deleteToken)
   .addError(UnavailableWire)
   .middleware(Authentication)
+  // Every endpoint of the group: access tokens are managed by ADMIN tokens only.
+  .annotate(RequiredPermission, "ADMIN")
   .annotateContext(OpenApi.annotations({ description: "Operations on tokens" }))
 {}

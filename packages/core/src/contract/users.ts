@@ -10,7 +10,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { CreateUserRequest, UpdateUserRequest, User } from "../domain/models.js"
 import { operation } from "./openapi-transform.js"
 import { UserIdParam } from "./params.js"
-import { Authentication } from "./security.js"
+import { Authentication, RequiredPermission } from "./security.js"
 import { ConflictWire, NotFoundWire, UnavailableWire } from "./wire-errors.js"
 
 /**
@@ -21,6 +21,7 @@ const createUser = HttpApiEndpoint.post("create", "/v1/users")
   // Annotating a schema drops its identifier: give it back so the answer stays a `User` reference.
   .addSuccess(User.annotations(HttpApiSchema.annotations({ status: 201, identifier: "User" })))
   .addError(ConflictWire)
+  .annotate(RequiredPermission, "WRITE")
   .annotateContext(operation({
     id: "users/create",
     summary: "Creates a user in tenant, tenant is determined from the token",
@@ -33,6 +34,7 @@ const createUser = HttpApiEndpoint.post("create", "/v1/users")
 const getUser = HttpApiEndpoint.get("get")`/v1/users/${UserIdParam}`
   .addSuccess(User)
   .addError(NotFoundWire)
+  .annotate(RequiredPermission, "READ")
   .annotateContext(operation({
     id: "users/get",
     summary: "Returns specified user",
@@ -46,6 +48,7 @@ const updateUser = HttpApiEndpoint.patch("update")`/v1/users/${UserIdParam}`
   .setPayload(UpdateUserRequest)
   .addSuccess(User)
   .addError(NotFoundWire)
+  .annotate(RequiredPermission, "WRITE")
   .annotateContext(operation({
     id: "users/update",
     summary: "Updates specified user",
@@ -57,6 +60,7 @@ const updateUser = HttpApiEndpoint.patch("update")`/v1/users/${UserIdParam}`
  */
 const deleteUser = HttpApiEndpoint.del("delete")`/v1/users/${UserIdParam}`
   .addError(NotFoundWire)
+  .annotate(RequiredPermission, "WRITE")
   .annotateContext(operation({
     id: "users/delete",
     summary: "Deletes specified user",

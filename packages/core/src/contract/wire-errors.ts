@@ -14,15 +14,8 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import {
-  Conflict,
-  Forbidden,
-  InvalidPayload,
-  NotFound,
-  TooManyRequests,
-  Unauthorized,
-  Unavailable
-} from "../domain/errors.js"
+import type { ErrorType } from "../domain/errors.js"
+import { descriptionOfErrorType, errorTypes, LagrelloErrors, TooManyRequests } from "../domain/errors.js"
 import { ErrorBody } from "../domain/models.js"
 
 /**
@@ -31,28 +24,8 @@ import { ErrorBody } from "../domain/models.js"
  */
 export type WireError<A> = Schema.transformOrFail<typeof ErrorBody, Schema.SchemaClass<A>>
 
-const makeWireError = <A extends { readonly _tag: string; readonly message: string }, I>(
-  errorClass: Schema.Schema<A, I> & { readonly _tag: A["_tag"] },
-  fromBody: (message: string, raw: unknown) => A,
-  description: string
-): WireError<A> => {
-  const tag = errorClass._tag
-  return Schema.transformOrFail(ErrorBody, Schema.typeSchema(errorClass), {
-    strict: true,
-    decode: (body, _options, ast, raw) =>
-      body.errorType === tag
-        ? ParseResult.succeed(fromBody(body.message, raw))
-        : ParseResult.fail(
-          new ParseResult.Type(ast, raw, `Expected errorType "${tag}", got ${JSON.stringify(body.errorType)}`)
-        ),
-    encode: (error) => ParseResult.succeed({ errorType: tag, message: error.message })
-  }).annotations({
-    ...HttpApiSchema.annotations({ status: HttpApiSchema.getStatusError(errorClass) }),
-    // One `Error` component for every error in OpenAPI, as in the reference document.
-    [SchemaAST.JSONIdentifierAnnotationId]: "Error",
-    description
-  })
-}
+/** The error of the table with this tag, from a wire body (and the raw body, for extra fields). */
+type ErrorOf<K extends ErrorType> = InstanceType<(typeof LagrelloErrors)[K]>
 
 /**
  * The name of the optional extra property a client may add to a 429 body before decoding it,
@@ -68,56 +41,51 @@ const injectedRetryAfter = (raw: unknown): number => {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : 0
 }
 
-/**
- * 400 `InvalidPayload` on the wire.
- * @since 0.0.0
- */
-export const InvalidPayloadWire: WireError<InvalidPayload> = makeWireError(
-  InvalidPayload,
-  (message) => new InvalidPayload({ message }),
-  "The payload of the request is not valid"
-)
+const fromBody = <K extends ErrorType>(tag: K, message: string, raw: unknown): ErrorOf<K> => {
+  const error: ErrorOf<ErrorType> = tag === "TooManyRequests"
+    ? new TooManyRequests({ message, retryAfterSeconds: injectedRetryAfter(raw) })
+    : new LagrelloErrors[tag as Exclude<ErrorType, "TooManyRequests">]({ message })
+  return error as ErrorOf<K>
+}
+
+const makeWireError = <K extends ErrorType>(tag: K): WireError<ErrorOf<K>> => {
+  const errorClass = LagrelloErrors[tag] as unknown as Schema.Schema<ErrorOf<K>, unknown>
+  return Schema.transformOrFail(ErrorBody, Schema.typeSchema(errorClass), {
+    strict: true,
+    decode: (body, _options, ast, raw) =>
+      body.errorType === tag
+        ? ParseResult.succeed(fromBody(tag, body.message, raw))
+        : ParseResult.fail(
+          // The expected tag only: the received one is input and is not quoted back.
+          new ParseResult.Type(ast, raw, `Expected errorType "${tag}"`)
+        ),
+    encode: (error) => ParseResult.succeed({ errorType: tag, message: error.message })
+  }).annotations({
+    ...HttpApiSchema.annotations({ status: HttpApiSchema.getStatusError(LagrelloErrors[tag]) }),
+    // One `Error` component for every error in OpenAPI, as in the reference document.
+    [SchemaAST.JSONIdentifierAnnotationId]: "Error",
+    description: descriptionOfErrorType[tag]
+  })
+}
 
 /**
- * 401 `Unauthorized` on the wire.
+ * Every wire error schema, by `errorType`: one per error of the table `LagrelloErrors`.
  * @since 0.0.0
  */
-export const UnauthorizedWire: WireError<Unauthorized> = makeWireError(
-  Unauthorized,
-  (message) => new Unauthorized({ message }),
-  "End users token is wrong, DO NOT authenticate user"
-)
+export const WireErrors: { readonly [K in ErrorType]: WireError<ErrorOf<K>> } = Object.fromEntries(
+  errorTypes.map((tag) => [tag, makeWireError(tag)])
+) as { readonly [K in ErrorType]: WireError<ErrorOf<K>> }
 
-/**
- * 403 `Forbidden` on the wire.
- * @since 0.0.0
- */
-export const ForbiddenWire: WireError<Forbidden> = makeWireError(
-  Forbidden,
-  (message) => new Forbidden({ message }),
-  "The access token used to access resource is wrong"
-)
-
-/**
- * 404 `NotFound` on the wire.
- * @since 0.0.0
- */
-export const NotFoundWire: WireError<NotFound> = makeWireError(
-  NotFound,
-  (message) => new NotFound({ message }),
-  "The user (or token) could not be found"
-)
-
-/**
- * 409 `Conflict` on the wire.
- * @since 0.0.0
- */
-export const ConflictWire: WireError<Conflict> = makeWireError(
-  Conflict,
-  (message) => new Conflict({ message }),
-  "Returned when user already exist"
-)
-
+/** 400 `InvalidPayload` on the wire. @since 0.0.0 */
+export const InvalidPayloadWire = WireErrors.InvalidPayload
+/** 401 `Unauthorized` on the wire. @since 0.0.0 */
+export const UnauthorizedWire = WireErrors.Unauthorized
+/** 403 `Forbidden` on the wire. @since 0.0.0 */
+export const ForbiddenWire = WireErrors.Forbidden
+/** 404 `NotFound` on the wire. @since 0.0.0 */
+export const NotFoundWire = WireErrors.NotFound
+/** 409 `Conflict` on the wire. @since 0.0.0 */
+export const ConflictWire = WireErrors.Conflict
 /**
  * 429 `TooManyRequests` on the wire. The body is `{errorType, message}` only: the wait travels as
  * the `Retry-After` header, which a schema cannot see. Decoding therefore sets
@@ -127,32 +95,6 @@ export const ConflictWire: WireError<Conflict> = makeWireError(
  * in an `HttpClient.transformResponse` wrapper); encoding never writes it.
  * @since 0.0.0
  */
-export const TooManyRequestsWire: WireError<TooManyRequests> = makeWireError(
-  TooManyRequests,
-  (message, raw) => new TooManyRequests({ message, retryAfterSeconds: injectedRetryAfter(raw) }),
-  "Too many attempts: retry after the number of seconds in the Retry-After header"
-)
-
-/**
- * 503 `Unavailable` on the wire.
- * @since 0.0.0
- */
-export const UnavailableWire: WireError<Unavailable> = makeWireError(
-  Unavailable,
-  (message) => new Unavailable({ message }),
-  "A dependency of the service (the database) is unavailable"
-)
-
-/**
- * Every wire error schema, by `errorType`.
- * @since 0.0.0
- */
-export const WireErrors = {
-  InvalidPayload: InvalidPayloadWire,
-  Unauthorized: UnauthorizedWire,
-  Forbidden: ForbiddenWire,
-  NotFound: NotFoundWire,
-  Conflict: ConflictWire,
-  TooManyRequests: TooManyRequestsWire,
-  Unavailable: UnavailableWire
-} as const
+export const TooManyRequestsWire = WireErrors.TooManyRequests
+/** 503 `Unavailable` on the wire. @since 0.0.0 */
+export const UnavailableWire = WireErrors.Unavailable

@@ -18,6 +18,16 @@ import { Storage } from "../storage/Storage.js"
 /** Prefix of generated access tokens, so secret scanners can recognise them. @since 0.0.0 */
 export const tokenPrefix = "lgr_"
 
+/**
+ * A new access token (the whole bearer secret): the one way tokens are generated, by the API and
+ * at a tenant's first start.
+ * @since 0.0.0
+ */
+export const generateAccessToken: Effect.Effect<string, never, SecureRandom> = Effect.map(
+  Effect.flatMap(SecureRandom, (random) => random.bytes(32)),
+  (bytes) => tokenPrefix + encodeToken(bytes)
+)
+
 const toToken = (record: AccessTokenRecord, tokenKey: string): Token => ({
   tokenKey,
   tokenName: record.name,
@@ -42,7 +52,7 @@ export const create = (principal: Principal, request: CreateTokenRequest) =>
     }
     const random = yield* SecureRandom
     const storage = yield* Storage
-    const bearer = tokenPrefix + encodeToken(yield* random.bytes(32))
+    const bearer = yield* generateAccessToken
     const record: AccessTokenRecord = {
       tokenId: yield* random.uuid(),
       tenantId: principal.tenantId,

@@ -17,8 +17,7 @@ import { Inject, Injectable, Logger } from "@nestjs/common"
 import { HttpAdapterHost } from "@nestjs/core"
 import type { LagrelloModuleExtras } from "../options.js"
 import { LAGRELLO_EXTRAS } from "../lagrello.module-definition.js"
-import { UnreadableBody } from "./decode.js"
-import { errorTypeOfStatus } from "./errors.js"
+import { errorTypeOfStatus, internalErrorBody, UnreadableBody } from "@lagrello/core"
 
 type Done = (error: Error | null, body?: unknown) => void
 interface FastifyLike {
@@ -101,8 +100,8 @@ export class LagrelloAdapterSetup implements OnModuleInit {
         return payload
       }
       const status = reply.statusCode
-      const errorType = errorTypeOfStatus(status)
       const answered = status === 404 ? 404 : status >= 500 ? status : 400
+      const errorType = errorTypeOfStatus(answered) ?? internalErrorBody.errorType
       reply.code(answered)
       reply.header("content-type", "application/json; charset=utf-8")
       let message = status === 404 ? "No such endpoint in the Lagrello v1 API" : "The request is not valid"

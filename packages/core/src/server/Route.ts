@@ -1,0 +1,290 @@
+/**
+ * The routes of the API, derived at start-up from the contract and the handler table, ready for
+ * any HTTP framework to mount: each one a method, a path pattern, its permission, and `handle`,
+ * one Effect program per request that authenticates, checks the permission, decodes path, query
+ * and body with the endpoint's schemas, runs the handler, and encodes the success with its
+ * schema and status, or the typed error in its wire form (SPEC 1.3, 1.8). `handle` never fails:
+ * a defect answers 500 `Internal` and is logged with its cause, never with the request.
+ *
+ * Framework adapters (the NestJS module) only turn their request into an {@link IncomingRequest}
+ * and write the {@link Answer}: no route, status, schema or permission is written anywhere else.
+ *
+ * @since 0.0.0
+ */
+import type * as HttpApi from "@effect/platform/HttpApi"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { Authentication, RequiredPermission, SecretAnswer } from "../contract/security.js"
+import { WireErrors } from "../contract/wire-errors.js"
+import type { LagrelloError } from "../domain/errors.js"
+import { internalErrorBody, InvalidPayload, isLagrelloError, statusOfErrorType } from "../domain/errors.js"
+import type { Permission } from "../domain/permissions.js"
+import type { Principal } from "../domain/principal.js"
+import * as Access from "../operations/Access.js"
+import type { Storage } from "../storage/Storage.js"
+import { invalidMessage } from "./issues.js"
+
+/**
+ * A request as the HTTP framework received it, before anything was decoded.
+ * @since 0.0.0
+ */
+export interface IncomingRequest {
+  /** The `Authorization` header (undefined when absent or sent more than once). */
+  readonly authorization: string | undefined
+  /** The `Content-Type` header. */
+  readonly contentType: string | undefined
+  /** The path parameters as the router matched them (percent-decoded). */
+  readonly params: unknown
+  /** The query string as an object (a repeated name gives an array). */
+  readonly query: unknown
+  /**
+   * The body parsed as JSON; `undefined` when there was none; an {@link UnreadableBody} when it
+   * was not JSON (so that the access token is still checked first).
+   */
+  readonly body: unknown
+}
+
+/**
+ * A body that could not be parsed, as the framework's parser hands it on.
+ * @since 0.0.0
+ */
+export class UnreadableBody {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * What to send: status, headers, and the body (JSON text, bytes, or none).
+ * @since 0.0.0
+ */
+export interface Answer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string | Uint8Array | undefined
+}
+
+/**
+ * One endpoint of the contract, ready to mount.
+ * @since 0.0.0
+ */
+export interface Route<R> {
+  /** The group and endpoint names in the contract (e.g. `users`, `get`). */
+  readonly group: string
+  readonly name: string
+  readonly method: HttpMethod.HttpMethod
+  /** The path pattern, with `:name` parameters (e.g. `/v1/users/:userId`). */
+  readonly path: string
+  /** Whether the endpoint needs an access token (its group has the `Authentication` middleware). */
+  readonly authenticated: boolean
+  /** The permission it needs; undefined when it needs no token. */
+  readonly permission: Permission | undefined
+  /** The statuses of its successes (e.g. `[200, 204]` for toggling TOTP). */
+  readonly successStatuses: ReadonlyArray<number>
+  /** Whether it takes a JSON body. */
+  readonly takesBody: boolean
+  /** The whole request, as one Effect program that never fails. */
+  readonly handle: (request: IncomingRequest) => Effect.Effect<Answer, never, R>
+}
+
+const jsonType = "application/json; charset=utf-8"
+
+const isJson = (contentType: string | undefined) =>
+  contentType !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)
+
+const jsonAnswer = (status: number, body: unknown, headers: Record<string, string> = {}): Answer => ({
+  status,
+  headers: { "content-type": jsonType, ...headers },
+  body: JSON.stringify(body)
+})
+
+const encodeWireError = Object.fromEntries(
+  Object.entries(WireErrors).map(([tag, schema]) => [tag, Schema.encodeSync(schema as Schema.Schema<LagrelloError, unknown>)])
+) as Record<string, (error: LagrelloError) => unknown>
+
+/**
+ * The answer of a typed error: its status, its wire body, and `Retry-After` for TooManyRequests.
+ * @since 0.0.0
+ */
+export const errorAnswer = (error: LagrelloError): Answer =>
+  jsonAnswer(
+    statusOfErrorType[error._tag],
+    encodeWireError[error._tag]!(error),
+    error._tag === "TooManyRequests" ? { "retry-after": String(error.retryAfterSeconds) } : {}
+  )
+
+/**
+ * The answer of a defect.
+ * @since 0.0.0
+ */
+export const internalAnswer: Answer = jsonAnswer(500, internalErrorBody)
+
+/** How an endpoint's success is written: one member of its success union. */
+interface SuccessMember {
+  readonly status: number
+  readonly empty: boolean
+  readonly contentType: string
+  readonly kind: HttpApiSchema.Encoding["kind"]
+  readonly encode: (value: unknown) => Either.Either<unknown, unknown>
+}
+
+const successMembers = (schema: Schema.Schema.Any): ReadonlyArray<SuccessMember> => {
+  const members = new Set<Schema.Schema.Any>()
+  HttpApiSchema.deunionize(members, schema)
+  return [...members].map((member) => {
+    const encoding = HttpApiSchema.getEncoding(member.ast)
+    return {
+      status: HttpApiSchema.getStatusSuccess(member),
+      empty: HttpApiSchema.isVoid(member.ast),
+      contentType: encoding.kind === "Json" ? jsonType : encoding.contentType,
+      kind: encoding.kind,
+      encode: Schema.encodeUnknownEither(member as Schema.Schema<unknown, unknown>)
+    }
+  })
+}
+
+type Decoder = (input: unknown) => Either.Either<unknown, ParseResult.ParseError>
+
+const decoderOf = (schema: Option.Option<Schema.Schema.Any>): Decoder | undefined =>
+  Option.isSome(schema)
+    ? Schema.decodeUnknownEither(schema.value as Schema.Schema<unknown, unknown>, {
+      errors: "all",
+      onExcessProperty: "ignore"
+    })
+    : undefined
+
+const decodeWith = (decoder: Decoder | undefined, input: unknown, what: string) => {
+  if (decoder === undefined) return Effect.succeed(undefined)
+  const decoded = decoder(input)
+  return Either.isRight(decoded)
+    ? Effect.succeed(decoded.right)
+    : Effect.fail(new InvalidPayload({ message: invalidMessage(what, decoded.left) }))
+}
+
+const decodeBody = (decoder: Decoder | undefined, request: IncomingRequest) => {
+  // Operations without a body accept any (SPEC 1.5: the generated SDKs send an empty JSON one).
+  if (decoder === undefined) return Effect.succeed(undefined)
+  const body = request.body
+  if (body instanceof UnreadableBody) return Effect.fail(new InvalidPayload({ message: body.reason }))
+  if (body === undefined || body === null || body === "") {
+    return Effect.fail(new InvalidPayload({ message: "A JSON body is required (Content-Type: application/json)" }))
+  }
+  if (!isJson(request.contentType)) {
+    return Effect.fail(new InvalidPayload({ message: "The body must be sent with Content-Type: application/json" }))
+  }
+  return decodeWith(decoder, body, "body")
+}
+
+/** Any handler of the table, as the route calls it. */
+type AnyHandler<R> = (request: {
+  readonly principal?: Principal | undefined
+  readonly path?: unknown
+  readonly urlParams?: unknown
+  readonly payload?: unknown
+}) => Effect.Effect<unknown, LagrelloError, R>
+
+const makeRoute = <R>(
+  group: HttpApiGroup.HttpApiGroup.AnyWithProps,
+  endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps,
+  annotations: Context.Context<never>,
+  authenticated: boolean,
+  handler: AnyHandler<R>
+): Route<R | Storage> => {
+  const permission = Option.getOrUndefined(Context.getOption(annotations, RequiredPermission))
+  if (authenticated && permission === undefined) {
+    throw new Error(`The contract gives ${group.identifier}.${endpoint.name} a token but no RequiredPermission`)
+  }
+  const secret = Option.getOrElse(Context.getOption(annotations, SecretAnswer), () => false)
+  const members = successMembers(endpoint.successSchema)
+  const withBody = members.find((member) => !member.empty)
+  const withoutBody = members.find((member) => member.empty)
+  if (members.filter((member) => !member.empty).length > 1) {
+    throw new Error(`${group.identifier}.${endpoint.name}: more than one success with a body is not supported`)
+  }
+  const decodePath = decoderOf(endpoint.pathSchema)
+  const decodeQuery = decoderOf(endpoint.urlParamsSchema)
+  const decodePayload = decoderOf(endpoint.payloadSchema)
+  const successHeaders = secret ? { "cache-control": "no-store" } : {}
+
+  const encodeSuccess = (value: unknown): Effect.Effect<Answer> => {
+    const member = value === undefined && withoutBody !== undefined ? withoutBody : withBody ?? withoutBody!
+    if (member.empty) return Effect.succeed({ status: member.status, headers: successHeaders, body: undefined })
+    const encoded = member.encode(value)
+    if (Either.isLeft(encoded)) {
+      return Effect.dieMessage(`${group.identifier}.${endpoint.name}: the handler's answer does not match the contract`)
+    }
+    const headers = { "content-type": member.contentType, ...successHeaders }
+    return Effect.succeed({
+      status: member.status,
+      headers,
+      body: member.kind === "Json" ? JSON.stringify(encoded.right) : (encoded.right as Uint8Array)
+    })
+  }
+
+  const program = (request: IncomingRequest) =>
+    Effect.gen(function*() {
+      // SPEC 1.8: the access token first, then the permission, then parameters and body.
+      const principal = authenticated
+        ? yield* Access.authenticate(Access.bearerToken(request.authorization))
+        : undefined
+      if (principal !== undefined && permission !== undefined) yield* Access.require(principal, permission)
+      const path = yield* decodeWith(decodePath, request.params, "path")
+      const urlParams = yield* decodeWith(decodeQuery, request.query, "query")
+      const payload = yield* decodeBody(decodePayload, request)
+      return yield* encodeSuccess(yield* handler({ principal, path, urlParams, payload }))
+    })
+
+  const handle = (request: IncomingRequest): Effect.Effect<Answer, never, R | Storage> =>
+    Effect.catchAllCause(program(request), (cause) => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure) && isLagrelloError(failure.value)) return Effect.succeed(errorAnswer(failure.value))
+      return Effect.as(
+        Effect.logError(`${group.identifier}.${endpoint.name}: defect while answering a request`, cause),
+        internalAnswer
+      )
+    })
+
+  return {
+    group: group.identifier,
+    name: endpoint.name,
+    method: endpoint.method,
+    path: endpoint.path,
+    authenticated,
+    permission: authenticated ? permission : undefined,
+    successStatuses: members.map((member) => member.status),
+    takesBody: decodePayload !== undefined,
+    handle
+  }
+}
+
+/**
+ * The routes of an API from its handler table, in the contract's order. Throws when the contract
+ * and the table do not fit (a missing handler, an authenticated endpoint without a permission):
+ * a bug found at start-up, not at the first request.
+ * @since 0.0.0
+ */
+export const makeRoutes = <Groups extends HttpApiGroup.HttpApiGroup.Any, E, ER, R>(
+  api: HttpApi.HttpApi<string, Groups, E, ER>,
+  table: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+): ReadonlyArray<Route<R | Storage>> => {
+  const routes: Array<Route<R | Storage>> = []
+  for (const group of Object.values(api.groups) as unknown as Array<HttpApiGroup.HttpApiGroup.AnyWithProps>) {
+    for (const endpoint of Object.values(group.endpoints) as Array<HttpApiEndpoint.HttpApiEndpoint.AnyWithProps>) {
+      const authenticated = group.middlewares.has(Authentication as never) || endpoint.middlewares.has(Authentication as never)
+      const handler = table[group.identifier]?.[endpoint.name]
+      if (typeof handler !== "function") {
+        throw new Error(`No handler for ${group.identifier}.${endpoint.name} of the contract`)
+      }
+      const annotations = Context.merge(Context.merge(api.annotations, group.annotations), endpoint.annotations)
+      routes.push(makeRoute(group, endpoint, annotations, authenticated, handler as AnyHandler<R>))
+    }
+  }
+  return routes
+}
