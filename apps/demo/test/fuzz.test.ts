@@ -106,6 +106,35 @@ describe.each(["fastify", "express"] as const)("malformed requests on %s", (adap
     }
   })
 
+  it("deep nesting (up to 100,000 levels) is a 4xx whose message is short and quotes nothing back", async () => {
+    const deepArray = (depth: number) => `${"[".repeat(depth)}1${"]".repeat(depth)}`
+    const deepObject = (depth: number) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`
+    const cases: Array<[string, string]> = []
+    for (const depth of [1_000, 5_000, 100_000]) {
+      cases.push(["/v1/users", deepArray(depth)])
+      cases.push(["/v1/users", `{"userId": ${deepArray(depth)}}`])
+      cases.push(["/v1/users", deepObject(depth)])
+      cases.push(["/v1/tokens", `{"tokenName": "t", "permissions": ${deepArray(depth)}}`])
+    }
+    for (const [path, body] of cases) {
+      const answer = await raw(demo.port, "POST", path, json, body)
+      expectClientError(answer, `POST ${path} ${body.length} bytes`)
+      const { message } = answer.json as { message: string }
+      expect(message.length).toBeLessThanOrEqual(300)
+      expect(message).not.toMatch(/\[\[|\{"a"/)
+    }
+  })
+
+  it("a repeated payload is a 400 that does not quote the token or code back (SPEC 1.3)", async () => {
+    const token = "A".repeat(42) + "w"
+    for (const path of [`/v1/users/email?payload=${token}&payload=${token}`, "/v1/users/u/totp?payload=123456&payload=654321"]) {
+      const answer = await raw(demo.port, "GET", path, auth)
+      expectClientError(answer, `GET ${path}`)
+      expect(answer.text).not.toContain(token)
+      expect(answer.text).not.toMatch(/123456|654321/)
+    }
+  })
+
   it("paths: %00, %2F, bad escapes, very long and unicode user ids, dot segments", async () => {
     const paths = [
       "/v1/users/%00",

@@ -22,20 +22,14 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type {
-  Conflict,
   CreateTokenRequest,
   CreateUserRequest,
-  Forbidden,
-  NotFound,
   Tenant,
   Token,
   TokenList,
   TokenListParams,
-  TooManyRequests,
   TotpEnableResponse,
   TotpImageParams,
-  Unauthorized,
-  Unavailable,
   UpdateTenantRequest,
   UpdateUserRequest,
   User
@@ -94,12 +88,24 @@ export const defaults = {
 } as const
 
 /**
- * The failures every authenticated call may have: a wrong access token (`Forbidden`), the
- * server's database down (`Unavailable`), a refused parameter or body (`InvalidPayload`), or no
- * Lagrello answer at all (`LagrelloTransportError`).
+ * The failures of the call to endpoint `E` of group `G`: the typed errors the contract declares
+ * for it (endpoint, group and API), a request the contract's schemas refuse (`InvalidPayload`),
+ * or no Lagrello answer at all (`LagrelloTransportError`). Derived from the contract: nothing
+ * here lists them.
  * @since 0.0.0
  */
-export type CommonError = InvalidPayload | Forbidden | Unavailable | LagrelloTransportError
+export type CallError<G extends keyof LagrelloApiClient, E extends keyof LagrelloApiClient[G]> =
+  LagrelloApiClient[G][E] extends (...args: never) => Effect.Effect<unknown, infer Failure, unknown> ? Normalized<Failure>
+    : never
+
+/**
+ * The failures every authenticated call may have: a wrong access token (`Forbidden`), the
+ * server's database down (`Unavailable`), a refused parameter or body (`InvalidPayload`), or no
+ * Lagrello answer at all (`LagrelloTransportError`): those of `GET /v1/tenant`, which declares
+ * no others.
+ * @since 0.0.0
+ */
+export type CommonError = CallError<"tenants", "get">
 
 /**
  * The methods of the client. Each is named for what it does; `api` is the raw client derived
@@ -108,16 +114,16 @@ export type CommonError = InvalidPayload | Forbidden | Unavailable | LagrelloTra
  */
 export interface LagrelloClientService {
   /** E-mails the user a single-use sign-in link. `TooManyRequests` past the send limit. Never retried. */
-  readonly sendMagicLink: (userId: string) => Effect.Effect<void, CommonError | NotFound | TooManyRequests>
+  readonly sendMagicLink: (userId: string) => Effect.Effect<void, CallError<"auth", "sendMagicLink">>
   /**
    * Exchanges the token of a magic link for its user, once (it is consumed). `Unauthorized` when
    * it is wrong, expired or used: DO NOT authenticate. Never retried.
    */
-  readonly verifyMagicLink: (token: string) => Effect.Effect<User, CommonError | Unauthorized | NotFound>
+  readonly verifyMagicLink: (token: string) => Effect.Effect<User, CallError<"auth", "verifyMagicLink">>
   /** Starts TOTP enrolment: the base32 secret and a `data:` URI of its QR code. */
-  readonly enableTotp: (userId: string) => Effect.Effect<TotpEnableResponse, CommonError | NotFound>
+  readonly enableTotp: (userId: string) => Effect.Effect<TotpEnableResponse, CallError<"auth", "toggleTotp">>
   /** Turns TOTP off and erases the secret. */
-  readonly disableTotp: (userId: string) => Effect.Effect<void, CommonError | NotFound>
+  readonly disableTotp: (userId: string) => Effect.Effect<void, CallError<"auth", "toggleTotp">>
   /**
    * Checks a TOTP code: the user when it is right; `Unauthorized` when it is not (DO NOT
    * authenticate), `TooManyRequests` while wrong codes are throttled. Never retried.
@@ -125,33 +131,33 @@ export interface LagrelloClientService {
   readonly verifyTotp: (
     userId: string,
     code: string
-  ) => Effect.Effect<User, CommonError | Unauthorized | NotFound | TooManyRequests>
+  ) => Effect.Effect<User, CallError<"auth", "verifyTotp">>
   readonly users: {
     /** Creates a user; `Conflict` when it exists. */
-    readonly create: (user: CreateUserRequest) => Effect.Effect<User, CommonError | Conflict>
+    readonly create: (user: CreateUserRequest) => Effect.Effect<User, CallError<"users", "create">>
     /** Reads a user (retried). */
-    readonly get: (userId: string) => Effect.Effect<User, CommonError | NotFound>
+    readonly get: (userId: string) => Effect.Effect<User, CallError<"users", "get">>
     /** Updates a user: sets its e-mail address. */
-    readonly update: (userId: string, update: UpdateUserRequest) => Effect.Effect<User, CommonError | NotFound>
+    readonly update: (userId: string, update: UpdateUserRequest) => Effect.Effect<User, CallError<"users", "update">>
     /** Deletes a user with its links and TOTP secret. */
-    readonly delete: (userId: string) => Effect.Effect<void, CommonError | NotFound>
+    readonly delete: (userId: string) => Effect.Effect<void, CallError<"users", "delete">>
   }
   readonly tokens: {
     /** A page of the tenant's access tokens (`tokenKey` is each one's public id) (ADMIN; retried). */
-    readonly list: (page?: TokenListParams) => Effect.Effect<TokenList, CommonError>
+    readonly list: (page?: TokenListParams) => Effect.Effect<TokenList, CallError<"tokens", "list">>
     /** Creates an access token: its `tokenKey` is the whole bearer token, shown this once (ADMIN). */
-    readonly create: (token: CreateTokenRequest) => Effect.Effect<Token, CommonError>
+    readonly create: (token: CreateTokenRequest) => Effect.Effect<Token, CallError<"tokens", "create">>
     /** Revokes an access token by its public id (ADMIN). */
-    readonly delete: (tokenId: string) => Effect.Effect<void, CommonError | NotFound>
+    readonly delete: (tokenId: string) => Effect.Effect<void, CallError<"tokens", "delete">>
   }
   readonly tenant: {
     /** The caller's tenant (retried). */
-    readonly get: () => Effect.Effect<Tenant, CommonError>
+    readonly get: () => Effect.Effect<Tenant, CallError<"tenants", "get">>
     /** Sets the tenant's `callbackUrl` (an absolute http(s) URL containing `{}`). */
-    readonly update: (update: UpdateTenantRequest) => Effect.Effect<Tenant, CommonError>
+    readonly update: (update: UpdateTenantRequest) => Effect.Effect<Tenant, CallError<"tenants", "update">>
   }
   /** The PNG of the QR code of a TOTP key, rendered by the server (no token needed; retried). */
-  readonly totpImage: (params: TotpImageParams) => Effect.Effect<Uint8Array, InvalidPayload | LagrelloTransportError>
+  readonly totpImage: (params: TotpImageParams) => Effect.Effect<Uint8Array, CallError<"images", "totp">>
   /**
    * The URL of `GET /v1/images/totp` for these parameters, for an `<img src>`. It carries the
    * secret in its query string, where access logs and browser history keep it: prefer the

@@ -10,37 +10,22 @@
  *
  * @since 0.0.0
  */
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import type {
-  Conflict,
-  Forbidden,
-  InvalidPayload,
-  NotFound,
-  TooManyRequests,
-  Unauthorized,
-  Unavailable
-} from "@lagrello/core/contract"
-import { WireErrors } from "@lagrello/core/contract"
+import type { ErrorType, LagrelloError as CoreError } from "@lagrello/core/contract"
+import { statusOfErrorType as coreStatuses } from "@lagrello/core/contract"
 import * as Data from "effect/Data"
 
 /**
- * Every typed error a Lagrello server answers with (the `errorType` of its body).
+ * Every typed error a Lagrello server answers with (the `errorType` of its body): the core's
+ * table of errors.
  * @since 0.0.0
  */
-export type LagrelloApiError =
-  | InvalidPayload
-  | Unauthorized
-  | Forbidden
-  | NotFound
-  | Conflict
-  | TooManyRequests
-  | Unavailable
+export type LagrelloApiError = CoreError
 
 /**
  * The `errorType` of an error answer.
  * @since 0.0.0
  */
-export type LagrelloErrorType = LagrelloApiError["_tag"]
+export type LagrelloErrorType = ErrorType
 
 /**
  * Why a request did not get a Lagrello answer:
@@ -76,12 +61,10 @@ export const isLagrelloTransportError = (u: unknown): u is LagrelloTransportErro
   (typeof u === "object" && u !== null && "_tag" in u && u._tag === "LagrelloTransportError" && u instanceof Error)
 
 /**
- * The HTTP status of each `errorType`, read from the contract's wire errors.
+ * The HTTP status of each `errorType`, from the core's table of errors.
  * @since 0.0.0
  */
-export const statusOfErrorType: Readonly<Record<LagrelloErrorType, number>> = Object.fromEntries(
-  Object.entries(WireErrors).map(([tag, schema]) => [tag, HttpApiSchema.getStatusError(schema)])
-) as Record<LagrelloErrorType, number>
+export const statusOfErrorType: Readonly<Record<LagrelloErrorType, number>> = coreStatuses
 
 const brand: unique symbol = Symbol.for("@lagrello/client/LagrelloError") as never
 

@@ -22,6 +22,7 @@ export {
 export type { LagrelloApiError, LagrelloErrorType, TransportErrorReason } from "./errors.js"
 export { defaults, isRetryable, LagrelloClient, make as makeLagrelloClient, parseRetryAfter } from "./LagrelloClient.js"
 export type {
+  CallError,
   CommonError,
   LagrelloApiClient,
   LagrelloClientConfig,

@@ -93,6 +93,8 @@ export const describeIssues = (root: ParseResult.ParseIssue): ReadonlyArray<stri
         const issues = Array.isArray(issue.issues) ? issue.issues : [issue.issues]
         const own = annotatedMessage(issue.ast, issue)
         if (own !== undefined) report(path, own)
+        // A value that is none of a union's members: what the union expects, in one line.
+        else if (issue.ast._tag === "Union") report(path, `expected ${expected(issue.ast)}`)
         // Pushed in reverse, so that they come out in order.
         else for (let i = issues.length - 1; i >= 0; i--) stack.push({ issue: issues[i]!, path })
         break
