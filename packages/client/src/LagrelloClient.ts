@@ -34,7 +34,15 @@ import type {
   UpdateUserRequest,
   User
 } from "@lagrello/core/contract"
-import { ErrorBody, InvalidPayload, LagrelloApi, RetryAfterSecondsField } from "@lagrello/core/contract"
+import {
+  describeIssues,
+  ErrorBody,
+  InvalidPayload,
+  invalidMessage,
+  LagrelloApi,
+  RetryAfterSecondsField,
+  truncate
+} from "@lagrello/core/contract"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -174,17 +182,6 @@ export interface LagrelloClientService {
  */
 export type LagrelloApiClient = Effect.Effect.Success<ReturnType<typeof deriveApiClient>>
 
-/**
- * Where the contract's schemas refused an answer: the paths of the issues only. Their messages
- * may quote the values received, which can be secrets (a TOTP secret key), and errors get logged.
- */
-const issuePaths = (error: ParseResult.ParseError): string => {
-  const paths = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-    issue.path.length === 0 ? "(the whole body)" : issue.path.join(".")
-  )
-  return [...new Set(paths)].join(", ")
-}
-
 const deriveApiClient = (httpClient: HttpClient.HttpClient, baseUrl: string) =>
   HttpApiClient.makeWith(LagrelloApi, {
     httpClient,
@@ -195,7 +192,9 @@ const deriveApiClient = (httpClient: HttpClient.HttpClient, baseUrl: string) =>
       ParseResult.isParseError(error)
         ? new LagrelloTransportError({
           reason: "UnexpectedResponse",
-          message: `The server's answer does not match the Lagrello v1 contract (at ${issuePaths(error)})`
+          // The contract's description of the problems: paths and rules, never the values received
+          // (they can be secrets: a TOTP secret key), and errors get logged.
+          message: truncate(`The server's answer does not match the Lagrello v1 contract: ${describeIssues(error.issue).join("; ")}`)
         })
         : error
     )
@@ -295,12 +294,12 @@ const fromHttpClientError = (error: HttpClientError.HttpClientError): LagrelloTr
     })
 }
 
-const formatParseError = (error: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
-    .join("; ")
-
-type Normalized<E> =
+/**
+ * The failures of a derived client call as the client answers them: HTTP client errors become
+ * `LagrelloTransportError`, a request the contract's schemas refuse becomes `InvalidPayload`.
+ * @since 0.0.0
+ */
+export type Normalized<E> =
   | Exclude<E, HttpClientError.HttpClientError | ParseResult.ParseError | HttpApiError.HttpApiDecodeError>
   | InvalidPayload
   | LagrelloTransportError
@@ -314,7 +313,7 @@ const normalize = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Normaliz
   Effect.mapError(effect, (error: E | LagrelloTransportError): Normalized<E> => {
     if (error instanceof LagrelloTransportError) return error
     if (HttpClientError.isHttpClientError(error)) return fromHttpClientError(error)
-    if (ParseResult.isParseError(error)) return new InvalidPayload({ message: formatParseError(error) })
+    if (ParseResult.isParseError(error)) return new InvalidPayload({ message: invalidMessage("request", error) })
     if (error instanceof HttpApiError.HttpApiDecodeError) return new InvalidPayload({ message: error.message })
     return error as Exclude<E, HttpClientError.HttpClientError | ParseResult.ParseError | HttpApiError.HttpApiDecodeError>
   })

@@ -27,6 +27,7 @@ export type {
   LagrelloApiClient,
   LagrelloClientConfig,
   LagrelloClientService,
+  Normalized,
   RetryOptions
 } from "./LagrelloClient.js"
 export { createLagrelloClient } from "./promise.js"

@@ -15,7 +15,7 @@ export * as Lagrello from "./Lagrello.js"
 export { Bootstrap, StartupError } from "./Lagrello.js"
 export type { BootstrapConfig, LagrelloConfig, LagrelloServices, MailConfig, StorageConfig } from "./Lagrello.js"
 export * from "./server/index.js"
-export type { HandlerServices, LagrelloHandlers } from "./handlers/index.js"
+export type { Handler, HandlerRequest, HandlerServices, HandlerTable, LagrelloHandlers } from "./handlers/index.js"
 export { handlers } from "./handlers/index.js"
 export * from "./domain/index.js"
 

@@ -6,17 +6,8 @@
 import type { ArgumentsHost, ExceptionFilter } from "@nestjs/common"
 import { Catch, HttpException } from "@nestjs/common"
 import { HttpAdapterHost } from "@nestjs/core"
+import { errorTypeOfStatus, internalErrorBody } from "@lagrello/core"
 import { writeLog } from "../logger.js"
-
-const errorTypes: Readonly<Record<number, string>> = {
-  400: "InvalidPayload",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "NotFound",
-  409: "Conflict",
-  429: "TooManyRequests",
-  503: "Unavailable"
-}
 
 @Catch()
 export class DemoExceptionFilter implements ExceptionFilter {
@@ -33,7 +24,8 @@ export class DemoExceptionFilter implements ExceptionFilter {
       }
       if (status < 500) {
         // Answer every other client error as a 400, as the v1 routes do.
-        adapter.reply(response, { errorType: errorTypes[status] ?? "InvalidPayload", message: exception.message }, errorTypes[status] ? status : 400)
+        const errorType = errorTypeOfStatus(status)
+        adapter.reply(response, { errorType: errorType ?? "InvalidPayload", message: exception.message }, errorType ? status : 400)
         return
       }
     }
@@ -41,6 +33,6 @@ export class DemoExceptionFilter implements ExceptionFilter {
       error: exception instanceof Error ? exception.name : typeof exception,
       stack: exception instanceof Error ? exception.stack : undefined
     })
-    adapter.reply(response, { errorType: "Internal", message: "The server failed to answer this request; it has been logged" }, 500)
+    adapter.reply(response, internalErrorBody, 500)
   }
 }

@@ -24,8 +24,11 @@ import { ErrorBody } from "../domain/models.js"
  */
 export type WireError<A> = Schema.transformOrFail<typeof ErrorBody, Schema.SchemaClass<A>>
 
-/** The error of the table with this tag, from a wire body (and the raw body, for extra fields). */
-type ErrorOf<K extends ErrorType> = InstanceType<(typeof LagrelloErrors)[K]>
+/**
+ * The error class instance of the table with this `errorType`.
+ * @since 0.0.0
+ */
+export type ErrorOf<K extends ErrorType> = InstanceType<(typeof LagrelloErrors)[K]>
 
 /**
  * The name of the optional extra property a client may add to a 429 body before decoding it,

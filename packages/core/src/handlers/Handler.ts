@@ -13,32 +13,26 @@ import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import type * as Effect from "effect/Effect"
 import type { Principal } from "../domain/principal.js"
 
-type Endpoint = HttpApiEndpoint.HttpApiEndpoint.Any
-
-/** Nothing to add to an intersection (a part the endpoint does not have). */
-type Nothing = Record<never, never>
-type Group = HttpApiGroup.HttpApiGroup.Any
-
 /**
  * What the handler of endpoint `E` of group `G` receives: the decoded `path`, `urlParams` and
  * `payload` its endpoint declares, and `principal`, the caller, when the group authenticates.
  * @since 0.0.0
  */
-export type HandlerRequest<G extends Group, E extends Endpoint> =
-  & ([HttpApiEndpoint.HttpApiEndpoint.PathParsed<E>] extends [never] ? Nothing
+export type HandlerRequest<G extends HttpApiGroup.HttpApiGroup.Any, E extends HttpApiEndpoint.HttpApiEndpoint.Any> =
+  & ([HttpApiEndpoint.HttpApiEndpoint.PathParsed<E>] extends [never] ? Record<never, never>
     : { readonly path: HttpApiEndpoint.HttpApiEndpoint.PathParsed<E> })
-  & ([HttpApiEndpoint.HttpApiEndpoint.UrlParams<E>] extends [never] ? Nothing
+  & ([HttpApiEndpoint.HttpApiEndpoint.UrlParams<E>] extends [never] ? Record<never, never>
     : { readonly urlParams: HttpApiEndpoint.HttpApiEndpoint.UrlParams<E> })
-  & ([HttpApiEndpoint.HttpApiEndpoint.Payload<E>] extends [never] ? Nothing
+  & ([HttpApiEndpoint.HttpApiEndpoint.Payload<E>] extends [never] ? Record<never, never>
     : { readonly payload: HttpApiEndpoint.HttpApiEndpoint.Payload<E> })
-  & ([HttpApiGroup.HttpApiGroup.Middleware<G>] extends [never] ? Nothing : { readonly principal: Principal })
+  & ([HttpApiGroup.HttpApiGroup.Middleware<G>] extends [never] ? Record<never, never> : { readonly principal: Principal })
 
 /**
  * The handler of endpoint `E` of group `G` in an API whose own errors are `ApiError`, needing
  * the services `R`.
  * @since 0.0.0
  */
-export type Handler<G extends Group, E extends Endpoint, ApiError, R> = (
+export type Handler<G extends HttpApiGroup.HttpApiGroup.Any, E extends HttpApiEndpoint.HttpApiEndpoint.Any, ApiError, R> = (
   request: HandlerRequest<G, E>
 ) => Effect.Effect<
   HttpApiEndpoint.HttpApiEndpoint.Success<E>,

@@ -32,7 +32,7 @@ import { allows } from "../domain/permissions.js"
 import type { Principal } from "../domain/principal.js"
 import * as Access from "../operations/Access.js"
 import type { Storage } from "../storage/Storage.js"
-import { invalidMessage } from "./issues.js"
+import { invalidMessage } from "../contract/issues.js"
 
 /**
  * A request as the HTTP framework received it, before anything was decoded.

@@ -13,7 +13,6 @@ import { errorAnswer, makeRoutes } from "./Route.js"
 
 export { errorAnswer, internalAnswer, makeRoutes, UnreadableBody } from "./Route.js"
 export type { Answer, IncomingRequest, Route } from "./Route.js"
-export { describeIssues, invalidMessage, maxMessageLength, truncate } from "./issues.js"
 
 /**
  * Every endpoint of `LagrelloApi` with its handler, in the contract's order.

@@ -24,15 +24,22 @@ import type { LagrelloContext, LagrelloRuntime } from "../runtime.js"
 import { LAGRELLO_CONTEXT } from "../runtime.js"
 import { LagrelloExceptionFilter } from "./exception.filter.js"
 
-interface HttpRequest {
+/**
+ * What the route reads of Fastify's and Express's requests.
+ * @since 0.0.0
+ */
+export interface HttpRequest {
   readonly headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
   readonly params?: unknown
   readonly query?: unknown
   readonly body?: unknown
 }
 
-/** What Fastify's reply and Express's response both have. */
-interface HttpReply {
+/**
+ * What Fastify's reply and Express's response both have, and the route writes with.
+ * @since 0.0.0
+ */
+export interface HttpReply {
   status(code: number): unknown
   header(name: string, value: string): unknown
   send(body?: unknown): unknown

@@ -13,7 +13,7 @@ import {
   UpdateTenantRequest,
   VerifyParams
 } from "../../src/contract/index.js"
-import { describeIssues, invalidMessage, maxMessageLength } from "../../src/server/issues.js"
+import { describeIssues, invalidMessage, maxMessageLength } from "../../src/contract/issues.js"
 
 const messageOf = (schema: Schema.Schema.Any, input: unknown, what = "body"): string => {
   const decoded = Schema.decodeUnknownEither(schema as Schema.Schema<unknown, unknown>, { errors: "all", onExcessProperty: "ignore" })(input)
