@@ -25,6 +25,8 @@ export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): Lag
       ? { smtp: { url: config.mail.url, from: config.mail.from } }
       : { development: true },
   encryptionKeys,
+  // Links in answers (the token list's paging) are absolute under the demo's address.
+  publicUrl: config.publicUrl,
   // The demo's own tenant; without LAGRELLO_ACCESS_TOKEN its first start generates the token, and
   // without LAGRELLO_CALLBACK_URL TenantBootstrap decides whether the default URL applies.
   bootstrap: {

@@ -30,6 +30,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Keyring } from "./crypto/Sealer.js"
 import { parseKeyring, Sealer } from "./crypto/Sealer.js"
+import { ApiBaseUrl } from "./domain/location.js"
 import type { PolicySettings } from "./domain/policies.js"
 import { Policies } from "./domain/policies.js"
 import { layerDevMailbox } from "./mail/DevMailbox.js"
@@ -41,6 +42,8 @@ import * as Tenants from "./operations/Tenants.js"
 import { SecureRandom } from "./services/SecureRandom.js"
 import { layerMemory } from "./storage/memory/index.js"
 import type { PgStorageOptions } from "./storage/pg/options.js"
+import type { ClientRateLimiter } from "./server/ClientRateLimiter.js"
+import { layerClientRateLimiter } from "./server/ClientRateLimiter.js"
 import type { Storage } from "./storage/Storage.js"
 
 /**
@@ -108,6 +111,12 @@ export interface LagrelloConfig {
    * (on by default, every 10 minutes; safe on every replica).
    */
   readonly purge?: { readonly enabled?: boolean | undefined; readonly intervalMillis?: number | undefined } | undefined
+  /**
+   * The absolute URL clients reach the API at, before `/v1` (e.g. `https://auth.example.com`):
+   * the links of answers (the token list's `paging`) are absolute under it. Without it they are
+   * paths from the server's root.
+   */
+  readonly publicUrl?: string | undefined
   /** Replaces Effect's default logger (e.g. with one writing the application's log format). */
   readonly logger?: Logger.Logger<unknown, void> | undefined
 }
@@ -151,7 +160,7 @@ export class StartupError extends Schema.TaggedError<StartupError>()("StartupErr
  * The services every operation may need.
  * @since 0.0.0
  */
-export type LagrelloServices = Storage | Sealer | SecureRandom | Policies | MailTransport
+export type LagrelloServices = Storage | Sealer | SecureRandom | Policies | MailTransport | ClientRateLimiter
 
 /**
  * What the start-up bootstrap did (none without the `bootstrap` configuration).
@@ -269,7 +278,9 @@ export const layer = (config: LagrelloConfig): Layer.Layer<LagrelloServices | Bo
     sealerLayer(config.encryptionKeys),
     SecureRandom.Live,
     policies,
-    mailLayer(config.mail)
+    mailLayer(config.mail),
+    layerClientRateLimiter(),
+    config.publicUrl === undefined ? Layer.empty : Layer.succeed(ApiBaseUrl, config.publicUrl.replace(/\/+$/, ""))
   )
   const background = Layer.mergeAll(
     config.outbox?.enabled === false

@@ -32,11 +32,20 @@ import { createLagrelloContext, LAGRELLO_CONTEXT } from "./runtime.js"
 // Every v1 route, derived from the core's contract (see routes.controller.ts).
 const controllers = [LagrelloRoutesController]
 
+const prefixOf = (extras: LagrelloModuleExtras) => (extras.prefix ?? "").replace(/^\/+|\/+$/g, "")
+
+/** The URL before `/v1`: the application's public URL (if given) and the routes' prefix. */
+const apiBaseUrl = (publicUrl: string | undefined, extras: LagrelloModuleExtras): string | undefined => {
+  const prefix = prefixOf(extras)
+  if (publicUrl === undefined) return prefix === "" ? undefined : `/${prefix}`
+  return `${publicUrl.replace(/\/+$/, "")}${prefix === "" ? "" : `/${prefix}`}`
+}
+
 const withRoutes = (definition: DynamicModule, extras: LagrelloModuleExtras): DynamicModule => {
   const extrasProvider = { provide: LAGRELLO_EXTRAS, useValue: extras }
   const providers = [...(definition.providers ?? []), extrasProvider]
   if (extras.routes === false) return { ...definition, providers }
-  const prefix = (extras.prefix ?? "").replace(/^\/+|\/+$/g, "")
+  const prefix = prefixOf(extras)
   return {
     ...definition,
     providers,
@@ -53,8 +62,10 @@ const withRoutes = (definition: DynamicModule, extras: LagrelloModuleExtras): Dy
   providers: [
     {
       provide: LAGRELLO_CONTEXT,
-      useFactory: (options: LagrelloModuleOptions) => createLagrelloContext(options),
-      inject: [LAGRELLO_OPTIONS]
+      // Links in answers (the token list's paging) name the routes where they are mounted.
+      useFactory: (options: LagrelloModuleOptions, extras: LagrelloModuleExtras) =>
+        createLagrelloContext({ ...options, publicUrl: apiBaseUrl(options.publicUrl, extras) }),
+      inject: [LAGRELLO_OPTIONS, LAGRELLO_EXTRAS]
     },
     LagrelloService,
     LagrelloLifecycle,

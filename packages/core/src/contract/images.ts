@@ -10,7 +10,8 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { operation } from "./openapi-transform.js"
 import { TotpImageParams } from "./params.js"
-import { SecretAnswer } from "./security.js"
+import { ClientRateLimit, SecretAnswer } from "./security.js"
+import { TooManyRequestsWire } from "./wire-errors.js"
 
 /**
  * The 200 answer of `GET /v1/images/totp`: the PNG bytes, `Content-Type: image/png`.
@@ -26,12 +27,18 @@ const totpImage = HttpApiEndpoint.get("totp", "/v1/images/totp")
   .addSuccess(PngImage)
   // The image encodes the secret of its query.
   .annotate(SecretAnswer, true)
+  // No token, and an image costs milliseconds of CPU: 60 a minute per client address.
+  .annotate(ClientRateLimit, { requests: 60, perMillis: 60_000 })
+  .addError(TooManyRequestsWire)
   .annotateContext(operation({
     id: "images/totp",
     summary: "Returns a generated QR code",
     description: "This endpoint does not do any lookups of any sort. It will just generate a QR code from the " +
       "parameters supplied to it.",
-    responses: { 200: "Gives back the QR code as an image" }
+    responses: {
+      200: "Gives back the QR code as an image",
+      429: "Too many images for this client address: retry after the number of seconds in the Retry-After header"
+    }
   }))
 
 /**

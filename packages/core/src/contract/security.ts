@@ -55,3 +55,14 @@ export class RequiredPermission extends Context.Tag("@lagrello/core/RequiredPerm
  * @category annotations
  */
 export class SecretAnswer extends Context.Tag("@lagrello/core/SecretAnswer")<SecretAnswer, true>() {}
+
+/**
+ * The rate limit per client address of an endpoint that needs no access token: at most
+ * `requests` per `perMillis`; past it the server answers 429 with `Retry-After`.
+ * @since 0.0.0
+ * @category annotations
+ */
+export class ClientRateLimit extends Context.Tag("@lagrello/core/ClientRateLimit")<
+  ClientRateLimit,
+  { readonly requests: number; readonly perMillis: number }
+>() {}

@@ -3,6 +3,7 @@
  * @since 0.0.0
  */
 export * from "./errors.js"
+export * from "./location.js"
 export * from "./models.js"
 export * from "./permissions.js"
 export * from "./policies.js"

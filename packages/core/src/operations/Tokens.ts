@@ -6,7 +6,9 @@
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Forbidden, NotFound } from "../domain/errors.js"
+import { ApiBaseUrl } from "../domain/location.js"
 import type { CreateTokenRequest, Token, TokenList } from "../domain/models.js"
 import { allows, expand } from "../domain/permissions.js"
 import type { Principal } from "../domain/principal.js"
@@ -76,18 +78,21 @@ export interface ListOptions {
 
 /**
  * The tenant's active tokens, oldest first; `tokenKey` is each token's public id, never its secret.
+ * The `paging` links are absolute URLs under the {@link ApiBaseUrl} when one is provided (the
+ * reference document declares them `format: uri`), else paths from the server's root.
  * @since 0.0.0
  */
 export const list = (principal: Principal, options: ListOptions = {}) =>
   Effect.gen(function* () {
     const size = options.size ?? 20
     const page = options.page ?? 1
+    const base = Option.getOrElse(yield* Effect.serviceOption(ApiBaseUrl), () => "")
     const storage = yield* Storage
     const { items, total } = yield* storage.listAccessTokens(principal.tenantId, {
       offset: (page - 1) * size,
       limit: size
     })
-    const link = (p: number) => `/v1/tokens?size=${size}&page=${p}`
+    const link = (p: number) => `${base}/v1/tokens?size=${size}&page=${p}`
     return {
       data: items.map((record) => toToken(record, record.tokenId)),
       paging: {

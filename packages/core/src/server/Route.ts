@@ -23,16 +23,25 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { Authentication, RequiredPermission, SecretAnswer } from "../contract/security.js"
+import { Authentication, ClientRateLimit, RequiredPermission, SecretAnswer } from "../contract/security.js"
 import { WireErrors } from "../contract/wire-errors.js"
 import type { LagrelloError } from "../domain/errors.js"
-import { Forbidden, internalErrorBody, InvalidPayload, isLagrelloError, statusOfErrorType } from "../domain/errors.js"
+import {
+  Forbidden,
+  internalErrorBody,
+  InvalidPayload,
+  isLagrelloError,
+  retryAfterSeconds,
+  statusOfErrorType,
+  TooManyRequests
+} from "../domain/errors.js"
 import type { Permission } from "../domain/permissions.js"
 import { allows } from "../domain/permissions.js"
 import type { Principal } from "../domain/principal.js"
 import * as Access from "../operations/Access.js"
 import type { Storage } from "../storage/Storage.js"
 import { invalidMessage } from "../contract/issues.js"
+import { ClientRateLimiter } from "./ClientRateLimiter.js"
 
 /**
  * A request as the HTTP framework received it, before anything was decoded.
@@ -52,6 +61,8 @@ export interface IncomingRequest {
    * was not JSON (so that the access token is still checked first).
    */
   readonly body: unknown
+  /** The client's address, as the framework tells it (behind a proxy, as its trust settings say). */
+  readonly clientAddress?: string | undefined
 }
 
 /**
@@ -201,12 +212,14 @@ const makeRoute = <R>(
   annotations: Context.Context<never>,
   authenticated: boolean,
   handler: AnyHandler<R>
-): Route<R | Storage> => {
+): Route<R | Storage | ClientRateLimiter> => {
   const permission = Option.getOrUndefined(Context.getOption(annotations, RequiredPermission))
   if (authenticated && permission === undefined) {
     throw new Error(`The contract gives ${group.identifier}.${endpoint.name} a token but no RequiredPermission`)
   }
   const secret = Option.getOrElse(Context.getOption(annotations, SecretAnswer), () => false)
+  const rateLimit = Option.getOrUndefined(Context.getOption(annotations, ClientRateLimit))
+  const rateKey = `${group.identifier}.${endpoint.name}`
   const members = successMembers(endpoint.successSchema)
   const withBody = members.find((member) => !member.empty)
   const withoutBody = members.find((member) => member.empty)
@@ -259,14 +272,27 @@ const makeRoute = <R>(
     new Forbidden({ message: `This access token lacks the ${permission ?? "needed"} permission` })
   )
   const program = authenticated
-    ? (request: IncomingRequest): Effect.Effect<Answer, LagrelloError, R | Storage> =>
+    ? (request: IncomingRequest): Effect.Effect<Answer, LagrelloError, R | Storage | ClientRateLimiter> =>
       Effect.flatMap(
         Access.authenticate(Access.bearerToken(request.authorization)),
         (principal) => allows(principal.permissions, permission!) ? run(principal, request) : lacksPermission
       )
-    : (request: IncomingRequest): Effect.Effect<Answer, LagrelloError, R | Storage> => run(undefined, request)
+    : rateLimit === undefined
+    ? (request: IncomingRequest): Effect.Effect<Answer, LagrelloError, R | Storage | ClientRateLimiter> => run(undefined, request)
+    : (request: IncomingRequest): Effect.Effect<Answer, LagrelloError, R | Storage | ClientRateLimiter> =>
+      Effect.flatMap(ClientRateLimiter, (limiter) =>
+        Effect.flatMap(limiter.take(`${rateKey} ${request.clientAddress ?? "unknown"}`, rateLimit), (retryAt) =>
+          retryAt === undefined
+            ? run(undefined, request)
+            : Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (now) =>
+              Effect.fail(
+                new TooManyRequests({
+                  message: "Too many requests from this address; wait before trying again",
+                  retryAfterSeconds: retryAfterSeconds(retryAt, now)
+                })
+              ))))
 
-  const handle = (request: IncomingRequest): Effect.Effect<Answer, never, R | Storage> =>
+  const handle = (request: IncomingRequest): Effect.Effect<Answer, never, R | Storage | ClientRateLimiter> =>
     Effect.catchAllCause(program(request), (cause) => {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure) && isLagrelloError(failure.value)) return Effect.succeed(errorAnswer(failure.value))
@@ -298,8 +324,8 @@ const makeRoute = <R>(
 export const makeRoutes = <Groups extends HttpApiGroup.HttpApiGroup.Any, E, ER, R>(
   api: HttpApi.HttpApi<string, Groups, E, ER>,
   table: Readonly<Record<string, Readonly<Record<string, unknown>>>>
-): ReadonlyArray<Route<R | Storage>> => {
-  const routes: Array<Route<R | Storage>> = []
+): ReadonlyArray<Route<R | Storage | ClientRateLimiter>> => {
+  const routes: Array<Route<R | Storage | ClientRateLimiter>> = []
   for (const group of Object.values(api.groups) as unknown as Array<HttpApiGroup.HttpApiGroup.AnyWithProps>) {
     for (const endpoint of Object.values(group.endpoints) as Array<HttpApiEndpoint.HttpApiEndpoint.AnyWithProps>) {
       const authenticated = group.middlewares.has(Authentication as never) || endpoint.middlewares.has(Authentication as never)

@@ -8,17 +8,19 @@ import { LagrelloApi } from "../contract/api.js"
 import { NotFound } from "../domain/errors.js"
 import type { HandlerServices } from "../handlers/index.js"
 import { handlers } from "../handlers/index.js"
+import type { ClientRateLimiter } from "./ClientRateLimiter.js"
 import type { Answer, Route } from "./Route.js"
 import { errorAnswer, makeRoutes } from "./Route.js"
 
 export { errorAnswer, internalAnswer, makeRoutes, UnreadableBody } from "./Route.js"
 export type { Answer, IncomingRequest, Route } from "./Route.js"
+export { ClientRateLimiter, type ClientRateLimiterService, layerClientRateLimiter } from "./ClientRateLimiter.js"
 
 /**
  * Every endpoint of `LagrelloApi` with its handler, in the contract's order.
  * @since 0.0.0
  */
-export const routes: ReadonlyArray<Route<HandlerServices>> = makeRoutes(LagrelloApi, handlers)
+export const routes: ReadonlyArray<Route<HandlerServices | ClientRateLimiter>> = makeRoutes(LagrelloApi, handlers)
 
 /**
  * The answer to a `/v1/...` path the API does not have.

@@ -98,7 +98,8 @@ const componentsAdded = ["UserId", "Email", "TenantName", "TokenName", "Callback
 /**
  * Statuses our document lists that the reference lacks. Every operation can answer 400 when its
  * parameters or body do not decode; every bearer operation 403 (bad access token) and 503
- * (database unreachable); the two throttled operations 429 (SPEC 2.1, 2.4).
+ * (database unreachable); the two throttled operations 429 (SPEC 2.1, 2.4), and the image, limited
+ * per client address (SPEC 2.5).
  */
 const statusesAdded: Record<string, ReadonlyArray<string>> = {
   "POST /v1/users": ["400", "503"],
@@ -114,7 +115,7 @@ const statusesAdded: Record<string, ReadonlyArray<string>> = {
   "GET /v1/tokens": ["400", "403", "503"],
   "POST /v1/tokens": ["400", "403", "503"],
   "DELETE /v1/tokens/{id}": ["400", "503"],
-  "GET /v1/images/totp": []
+  "GET /v1/images/totp": ["429"]
 }
 
 /** Parameters named differently: the reference's own mistake (SPEC, reference notes). */
@@ -247,7 +248,7 @@ describe("OpenAPI document vs the reference", () => {
 
   it("429 answers document the Retry-After header", () => {
     const throttled = [...ourOps].filter(([, op]) => op.responses["429"] !== undefined).map(([key]) => key)
-    expect(throttled.sort()).toEqual(["GET /v1/users/{userId}/totp", "POST /v1/users/{userId}/email"])
+    expect(throttled.sort()).toEqual(["GET /v1/images/totp", "GET /v1/users/{userId}/totp", "POST /v1/users/{userId}/email"])
     for (const key of throttled) {
       expect(Object.keys(ourOp(key).responses["429"]?.headers ?? {})).toEqual(["Retry-After"])
     }

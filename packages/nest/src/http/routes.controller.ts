@@ -15,7 +15,7 @@
  *
  * @since 0.0.0
  */
-import type { Answer, HandlerServices, IncomingRequest, Route } from "@lagrello/core"
+import type { Answer, ClientRateLimiter, HandlerServices, IncomingRequest, Route } from "@lagrello/core"
 import { internalAnswer, notSelfHostedAnswer, notSelfHostedEndpoints, routes, unknownEndpointAnswer } from "@lagrello/core"
 import { Controller, Inject, RequestMapping, RequestMethod, Req, Res, UseFilters } from "@nestjs/common"
 import { HttpAdapterHost } from "@nestjs/core"
@@ -33,6 +33,8 @@ export interface HttpRequest {
   readonly params?: unknown
   readonly query?: unknown
   readonly body?: unknown
+  /** Fastify's and Express's client address (as their `trustProxy` settings say). */
+  readonly ip?: string | undefined
 }
 
 /**
@@ -55,7 +57,8 @@ const incoming = (request: HttpRequest): IncomingRequest => ({
   contentType: header(request, "content-type"),
   params: request.params ?? {},
   query: request.query ?? {},
-  body: request.body
+  body: request.body,
+  clientAddress: request.ip
 })
 
 const write = (reply: HttpReply, answer: Answer): void => {
@@ -86,7 +89,7 @@ const bySpecificity = (a: Route<unknown>, b: Route<unknown>): number => {
  * The routes in the order they are mounted.
  * @since 0.0.0
  */
-export const mountedRoutes: ReadonlyArray<Route<HandlerServices>> = [...routes].sort(bySpecificity)
+export const mountedRoutes: ReadonlyArray<Route<HandlerServices | ClientRateLimiter>> = [...routes].sort(bySpecificity)
 
 /** @since 0.0.0 */
 @Controller()
@@ -99,7 +102,7 @@ export class LagrelloRoutesController {
   }
 
   /** Answers one request of `route`. */
-  serve(route: Route<HandlerServices>, request: HttpRequest, reply: HttpReply): void {
+  serve(route: Route<HandlerServices | ClientRateLimiter>, request: HttpRequest, reply: HttpReply): void {
     this.runtime.runCallback(route.handle(incoming(request)), {
       // `handle` never fails; a failure here is the runtime's own (it was disposed).
       onExit: (exit) => write(reply, Exit.isSuccess(exit) ? exit.value : internalAnswer)
