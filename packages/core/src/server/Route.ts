@@ -118,8 +118,8 @@ const jsonAnswer = (status: number, body: unknown, headers: Record<string, strin
 })
 
 const encodeWireError = Object.fromEntries(
-  Object.entries(WireErrors).map(([tag, schema]) => [tag, Schema.encodeSync(schema as Schema.Schema<LagrelloError, unknown>)])
-) as Record<string, (error: LagrelloError) => unknown>
+  Object.entries(WireErrors).map(([tag, schema]) => [tag, Schema.encodeEither(schema as Schema.Schema<LagrelloError, unknown>)])
+) as Record<string, (error: LagrelloError) => Either.Either<unknown, ParseResult.ParseError>>
 
 /**
  * The answer of a typed error: its status, its wire body, and `Retry-After` for TooManyRequests.
@@ -128,7 +128,8 @@ const encodeWireError = Object.fromEntries(
 export const errorAnswer = (error: LagrelloError): Answer =>
   jsonAnswer(
     statusOfErrorType[error._tag],
-    encodeWireError[error._tag]!(error),
+    // The wire schemas encode every instance of their class; the fallback is the same shape.
+    Either.getOrElse(encodeWireError[error._tag]!(error), () => ({ errorType: error._tag, message: error.message })),
     error._tag === "TooManyRequests" ? { "retry-after": String(error.retryAfterSeconds) } : {}
   )
 
