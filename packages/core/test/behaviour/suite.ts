@@ -279,6 +279,14 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           expect(secret).toHaveLength(20)
           return secret
         })
+      /** Enrolled, confirmed by the code of this step, and one step later (so a code is free again). */
+      const enrolConfirmed = (tenantId: string, userId = "alice") =>
+        Effect.gen(function* () {
+          const secret = yield* enrol(tenantId, userId)
+          yield* Totp.verify(tenantId, userId, yield* codeAt(secret))
+          yield* TestClock.adjust(Duration.millis(step))
+          return secret
+        })
       const codeAt = (secret: Uint8Array, offsetSteps = 0) =>
         Effect.map(TestClockTime, (now) => totpAt(secret, now + offsetSteps * step))
       const TestClockTime = Effect.clockWith((c) => c.currentTimeMillis)
@@ -323,7 +331,8 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
       test("after the failure limit even a right code is refused until the back-off ends", () =>
         Effect.gen(function* () {
           const tenantId = yield* withUser()
-          const secret = yield* enrol(tenantId)
+          // Confirmed: a pending enrolment would lapse during the back-off.
+          const secret = yield* enrolConfirmed(tenantId)
           const right = yield* codeAt(secret)
           const wrong = right === "000000" ? "111111" : "000000"
           for (let i = 0; i < 10; i++) expect(yield* verify(tenantId, wrong)).toBe("Unauthorized")

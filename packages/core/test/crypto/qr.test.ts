@@ -109,13 +109,13 @@ describe("qrPng", () => {
     })
   )
 
-  it.effect("fails with a QrError that does not contain the text", () =>
+  it.effect("fails with an InvalidPayload (400) that does not contain the text", () =>
     Effect.gen(function* () {
       const empty = yield* Effect.flip(qrPng(""))
-      expect(empty._tag).toBe("QrError")
+      expect(empty._tag).toBe("InvalidPayload")
       const secretText = `otpauth://totp/x?secret=${"A".repeat(5000)}`
       const tooLong = yield* Effect.flip(qrPng(secretText))
-      expect(tooLong._tag).toBe("QrError")
+      expect(tooLong._tag).toBe("InvalidPayload")
       expect(tooLong.message).not.toContain("AAAA")
       expect(tooLong.message).toContain(`${secretText.length} characters`)
     })
@@ -136,9 +136,9 @@ describe("qrPngDataUri", () => {
     })
   )
 
-  it.effect("fails with a QrError on empty text", () =>
+  it.effect("fails with an InvalidPayload on empty text", () =>
     Effect.gen(function* () {
-      expect((yield* Effect.flip(qrPngDataUri("")))._tag).toBe("QrError")
+      expect((yield* Effect.flip(qrPngDataUri("")))._tag).toBe("InvalidPayload")
     })
   )
 })

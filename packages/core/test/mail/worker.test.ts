@@ -20,12 +20,15 @@ const from = "login@acme.example"
 const realPause = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
 
 /**
- * Lets the forked worker run until it waits on the TestClock again: its pass may be doing real
- * I/O, so this yields and pauses in real time, for at most 3 seconds.
+ * Lets the forked worker run until it waits on the TestClock for its next poll (500 ms, the
+ * default, from now): its pass may be doing real I/O, so this yields and pauses in real time, for
+ * at most 3 seconds. A pass sleeps too while it works (until its lease renewal, a third of the
+ * lease later), and the TestClock keeps that wake-up after the pass ends: only the poll's counts.
  */
 const untilWorkerSleeps = Effect.gen(function* () {
   for (let i = 0; i < 600; i++) {
-    if (Chunk.size(yield* TestClock.sleeps()) > 0) return
+    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+    if (Chunk.some(yield* TestClock.sleeps(), (at) => at === now + 500)) return
     yield* Effect.yieldNow()
     yield* realPause(5)
   }
