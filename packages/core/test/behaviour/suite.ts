@@ -8,6 +8,7 @@ import { Duration, Effect, Either, type Layer, Option, TestClock } from "effect"
 import type { PolicySettings } from "../../src/domain/policies.js"
 import { base32Decode, totpAt } from "../../src/crypto/otp.js"
 import { type Keyring, makeSealer, Sealer } from "../../src/crypto/Sealer.js"
+import { readMailbox } from "../../src/mail/DevMailbox.js"
 import * as Access from "../../src/operations/Access.js"
 import * as Keys from "../../src/operations/Keys.js"
 import * as MagicLink from "../../src/operations/MagicLink.js"
@@ -191,6 +192,26 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           expect(yield* storage.listOutbox(10)).toHaveLength(0)
         }))
 
+      test("deleting a user deletes its links and queued messages with it; its live links answer NotFound until purged", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* Users.create(tenantId, { userId: "bob", email: "bob@example.com" })
+          const storage = yield* Storage
+          yield* MagicLink.send(tenantId, "alice")
+          yield* MagicLink.send(tenantId, "bob")
+          const token = yield* lastToken("alice@example.com")
+          yield* Users.remove(tenantId, "alice")
+          expect((yield* storage.listOutbox(10)).map((m) => m.userId)).toEqual(["bob"])
+          yield* Users.create(tenantId, { userId: "alice", email: "alice@example.com" })
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("NotFound")
+          // The re-created user's own sends are not throttled by the deleted one's.
+          for (let i = 0; i < 5; i++) yield* MagicLink.send(tenantId, "alice")
+          // Once expired and past the throttle's window, the kept hash goes with the purge.
+          yield* TestClock.adjust(Duration.minutes(21))
+          expect(yield* purgeExpired).toBeGreaterThanOrEqual(1)
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("Unauthorized")
+        }))
+
       test("changing the e-mail address revokes links sent to the old one", () =>
         Effect.gen(function* () {
           const tenantId = yield* withUser()
@@ -221,6 +242,91 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           expect(third?.attempts).toBe(2)
           expect(yield* storage.markOutboxSent(third!)).toBe(true)
           expect((yield* storage.listOutbox(1))[0]?.status).toBe("sent")
+        }))
+
+      test("a burst of sends to one user leaves one message to deliver, with the live link; the older are superseded", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          const tokens: Array<string> = []
+          for (let i = 0; i < 8; i++) {
+            yield* MagicLink.send(tenantId, "alice")
+            tokens.push(yield* lastToken("alice@example.com"))
+            // Half of them in the same millisecond as the one before.
+            if (i % 2 === 1) yield* TestClock.adjust(Duration.seconds(1))
+          }
+          const mailbox = yield* readMailbox(100)
+          expect(mailbox.map((m) => m.status)).toEqual(["pending", ...Array.from({ length: 7 }, () => "superseded")])
+          expect(mailbox[0]!.message.text).toContain(tokens[7]!)
+          const claimed = yield* storage.claimOutbox(start + 10_000, 30_000, 100)
+          expect(claimed.map((m) => m.id)).toEqual([mailbox[0]!.id])
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, tokens[6]!)))).toBe("Unauthorized")
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, tokens[7]!)))).toBe("ok")
+        }), { sendLimit: 20 })
+
+      test("a user's messages are handed out one at a time in the order written, without holding back other users'", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* Users.create(tenantId, { userId: "bob", email: "bob@example.com" })
+          const storage = yield* Storage
+          yield* MagicLink.send(tenantId, "alice")
+          const [first] = yield* storage.claimOutbox(start, 30_000, 10)
+          expect(first).toBeDefined()
+          // Written while the first is being delivered: that one is not superseded (it may be on
+          // its way), and the new one waits for it, even past the lease of the first.
+          yield* TestClock.adjust(Duration.seconds(1))
+          yield* MagicLink.send(tenantId, "alice")
+          yield* MagicLink.send(tenantId, "bob")
+          const statuses = (yield* storage.listOutbox(10)).map((m) => m.status)
+          expect(statuses).toEqual(["pending", "pending", "pending"])
+          const [bobs, ...rest] = yield* storage.claimOutbox(start + 1_000, 30_000, 10)
+          expect(bobs?.userId).toBe("bob")
+          expect(rest).toHaveLength(0)
+          expect(yield* storage.markOutboxSent(first!)).toBe(true)
+          const [second] = yield* storage.claimOutbox(start + 2_000, 30_000, 10)
+          expect(second?.userId).toBe("alice")
+          expect(second?.id).not.toBe(first!.id)
+          expect(second?.createdAt).toBe(start + 1_000)
+        }))
+
+      test("an attempt that fails or is given back after a newer message was written is superseded, not tried again", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          const status = (id: string) => Effect.map(storage.listOutbox(10), (all) => all.find((m) => m.id === id)?.status)
+          yield* MagicLink.send(tenantId, "alice")
+          const [first] = yield* storage.claimOutbox(start, 30_000, 10)
+          yield* MagicLink.send(tenantId, "alice")
+          expect(yield* storage.retryOutbox(first!, start + 1_000, "421 try again later")).toBe(true)
+          expect(yield* status(first!.id)).toBe("superseded")
+          const [second] = yield* storage.claimOutbox(start + 5_000, 30_000, 10)
+          expect(second).toBeDefined()
+          yield* MagicLink.send(tenantId, "alice")
+          expect(yield* storage.releaseOutbox(second!)).toBe(true)
+          expect(yield* status(second!.id)).toBe("superseded")
+          const [third, ...none] = yield* storage.claimOutbox(start + 5_000, 30_000, 10)
+          expect(none).toHaveLength(0)
+          // The newest, alone: a retry leaves it pending.
+          expect(yield* storage.retryOutbox(third!, start + 6_000, "421 try again later")).toBe(true)
+          expect(yield* status(third!.id)).toBe("pending")
+        }), { sendLimit: 20 })
+
+      test("a renewed lease keeps the claim, and only the renewed value records an outcome", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          yield* MagicLink.send(tenantId, "alice")
+          const [claimed] = yield* storage.claimOutbox(start, 30_000, 10)
+          expect(yield* storage.renewOutboxLeases([claimed!], start + 40_000)).toEqual([claimed!.id])
+          // Past the first lease, the renewed one holds.
+          expect(yield* storage.claimOutbox(start + 31_000, 30_000, 10)).toHaveLength(0)
+          expect(yield* storage.markOutboxSent(claimed!)).toBe(false)
+          expect(yield* storage.renewOutboxLeases([claimed!], start + 50_000)).toEqual([])
+          const current = { ...claimed!, leaseUntil: start + 40_000 }
+          expect(yield* storage.markOutboxSent(current)).toBe(true)
+          // A finished message is not renewed.
+          expect(yield* storage.renewOutboxLeases([current], start + 60_000)).toEqual([])
+          expect((yield* storage.listOutbox(1))[0]).toMatchObject({ status: "sent", leaseUntil: start + 40_000 })
         }))
     })
 
