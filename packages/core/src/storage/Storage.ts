@@ -289,7 +289,7 @@ export interface StorageService {
    * (`superseded` instead when a newer message of the user exists).
    */
   readonly releaseOutbox: (claimed: OutboxRecord) => Effect.Effect<boolean, Unavailable>
-  /** Newest first (the development mailbox). */
+  /** Newest first (the development mailbox); of messages written in the same millisecond, the last written first. */
   readonly listOutbox: (limit: number) => Effect.Effect<ReadonlyArray<OutboxRecord>, Unavailable>
 
   /**

@@ -378,9 +378,9 @@ export const makeMemoryStorage = (): StorageService => {
     listOutbox: (limit) =>
       Effect.sync(() =>
         [...outbox.values()]
-          .map((row) => row.record)
-          .sort((a, b) => b.createdAt - a.createdAt)
+          .sort((a, b) => b.record.createdAt - a.record.createdAt || b.seq - a.seq)
           .slice(0, limit)
+          .map((row) => row.record)
       ),
 
     purge: (before, enrolmentsBefore) =>

@@ -655,7 +655,7 @@ const makeService = (sql: SqlClient): StorageService => {
       ),
     listOutbox: (limit) =>
       guard(
-        Effect.map(sql<OutboxRow>`SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ${limit}`, (rows) =>
+        Effect.map(sql<OutboxRow>`SELECT * FROM outbox ORDER BY created_at DESC, seq DESC LIMIT ${limit}`, (rows) =>
           rows.map(outbox)
         )
       ),

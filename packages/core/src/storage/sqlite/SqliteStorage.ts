@@ -259,7 +259,7 @@ const makeService = (db: Database.Database): StorageService => {
     `UPDATE outbox SET status = ${supersededIfNewer}, lease_until = 0, attempts = attempts - 1
      WHERE id = ? AND lease_until = ?`
   )
-  const listMessages = q<OutboxRow>("SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ?")
+  const listMessages = q<OutboxRow>("SELECT * FROM outbox ORDER BY created_at DESC, seq DESC LIMIT ?")
   const purgeLinks = q("DELETE FROM magic_links WHERE expires_at < ? AND created_at < ?")
   const purgeDeletedUserLinks = q("DELETE FROM deleted_user_links WHERE expires_at < ?")
   const purgeMessages = q("DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ?")
