@@ -123,11 +123,12 @@ const queryNames: KeyUriPartNames = { issuer: "tenantName", account: "userId", s
 const keyUriTooLong = (parts: TotpKeyUriParts, names: KeyUriPartNames, uriLength: number) => {
   const encoded = encodedKeyUriParts(parts)
   const n = (x: number) => x.toLocaleString("en-US")
-  const sentence =
-    `${names.issuer} (${n(encoded.issuer.length)} characters once percent-encoded, written twice), ` +
-    `${names.account} (${n(encoded.account.length)}) and ${names.secret} (${n(encoded.secret.length)}) make a key URI ` +
-    `of ${n(uriLength)} characters, too long for a QR code; shorten them (ASCII letters and digits take the least room)`
-  return new InvalidPayload({ message: sentence.charAt(0).toUpperCase() + sentence.slice(1) })
+  return new InvalidPayload({
+    message:
+      `The key URI is too long for a QR code (${n(uriLength)} characters): once percent-encoded, ` +
+      `${names.issuer} takes ${n(encoded.issuer.length)} (written twice), ${names.account} ${n(encoded.account.length)} ` +
+      `and ${names.secret} ${n(encoded.secret.length)}; shorten them (ASCII letters and digits take the least room)`
+  })
 }
 
 /**

@@ -18,7 +18,16 @@ import * as Tokens from "../../src/operations/Tokens.js"
 import * as Totp from "../../src/operations/Totp.js"
 import * as Users from "../../src/operations/Users.js"
 import { Storage } from "../../src/storage/Storage.js"
-import { adminToken, lastToken, services, setupTenant, type StorageLayer, testKeyring, totpState } from "./harness.js"
+import {
+  adminToken,
+  callbackUrl,
+  lastToken,
+  services,
+  setupTenant,
+  type StorageLayer,
+  testKeyring,
+  totpState
+} from "./harness.js"
 
 // 2026-01-01T00:00:00Z: a realistic epoch so that steps T-1 and T-2 exist.
 const start = Date.UTC(2026, 0, 1)
@@ -573,6 +582,23 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           }
           expect([...outcomes].every((tag) => tag === "ok" || tag === "NotFound")).toBe(true)
         }), { totpFailureLimit: 1000 })
+
+      test("a tenant name and user id too long together for a QR code are a 400 before anything is written", () =>
+        Effect.gen(function* () {
+          // 128 characters each, as the limits allow: 3 bytes of UTF-8 each, 9 characters once
+          // percent-encoded, 3,554 in the key URI, more than a QR code holds.
+          const tenant = yield* Tenants.ensure({ name: "中".repeat(128), accessToken: `${adminToken}-cjk`, callbackUrl })
+          const userId = "中".repeat(128)
+          yield* Users.create(tenant.tenantId, { userId })
+          const error = yield* Effect.flip(Totp.enable(tenant.tenantId, userId))
+          expect(error._tag).toBe("InvalidPayload")
+          expect(error.message).toContain("the tenant's name takes 1,152")
+          expect(error.message).not.toContain("中")
+          expect(yield* totpState(tenant.tenantId, userId)).toBeUndefined()
+          // The longest ASCII id fits beside that name.
+          yield* Users.create(tenant.tenantId, { userId: "a".repeat(128) })
+          yield* enrol(tenant.tenantId, "a".repeat(128))
+        }))
 
       test("an enrolment is written only for a user that exists, in the same step", () =>
         Effect.gen(function* () {
