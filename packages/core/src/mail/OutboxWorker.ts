@@ -13,7 +13,7 @@
  *   worker takes them. Each outcome is written only while the worker holds the message's current
  *   lease (the renewed one; a renewal and an outcome of one message never overlap), so a worker
  *   that lost a message to another never records over it, and does not start a message whose
- *   lease it lost.
+ *   lease it lost. An outcome the database cannot take is tried again while the lease holds.
  * - A user's messages are delivered one at a time, in the order they were written (the claim
  *   skips a message while an older one of its user is pending), and a message whose link a newer
  *   one revoked is `superseded`, never sent: the last mail a user receives holds the live link.
@@ -182,17 +182,40 @@ interface Claim {
 const makeClaim = (record: OutboxRecord): Effect.Effect<Claim> =>
   Effect.map(Effect.makeSemaphore(1), (lock) => ({ current: record, lock, started: false, done: false, lost: false }))
 
-/** Runs a write of the claim's outcome with its current lease; the claim is done afterwards. */
-const recordOutcome = <A, E, R>(claim: Claim, write: (current: OutboxRecord) => Effect.Effect<A, E, R>) =>
-  claim.lock.withPermits(1)(
-    Effect.suspend(() => write(claim.current)).pipe(
-      Effect.ensuring(
-        Effect.sync(() => {
-          claim.done = true
-        })
-      )
-    )
-  )
+/** A write fenced on the claim's current lease, under its lock. */
+const fenced = <A, R>(claim: Claim, write: (current: OutboxRecord) => Effect.Effect<A, Unavailable, R>) =>
+  claim.lock.withPermits(1)(Effect.suspend(() => write(claim.current)))
+
+const markDone = (claim: Claim) =>
+  Effect.sync(() => {
+    claim.done = true
+  })
+
+/** Gives a claim back once, best effort (the worker is stopping); the claim is done afterwards. */
+const writeOnce = <A, R>(claim: Claim, write: (current: OutboxRecord) => Effect.Effect<A, Unavailable, R>) =>
+  fenced(claim, write).pipe(Effect.ensuring(markDone(claim)))
+
+/**
+ * Records a message's outcome with its current lease. When the database cannot be reached, the
+ * write is tried again (0.5 s, 1 s, 2 s ... at most 5 s apart) for as long as the worker still
+ * holds the lease, which the renewals keep alive once the database is back: a fenced write is
+ * safe to repeat. Until the outcome is known the message counts as being delivered, and holds
+ * back its user's newer messages (they must not overtake it), so giving up at the first failure
+ * would delay them by a lease and send this one again. The waits between tries are
+ * interruptible: a worker being stopped gives up (the message is delivered again after its lease).
+ * The claim is done afterwards.
+ */
+const recordOutcome = <A, R>(claim: Claim, write: (current: OutboxRecord) => Effect.Effect<A, Unavailable, R>) =>
+  Effect.gen(function* () {
+    for (let waitMillis = 500; ; waitMillis = Math.min(2 * waitMillis, 5_000)) {
+      const written = yield* Effect.either(fenced(claim, write))
+      if (Either.isRight(written)) return written.right
+      const now = yield* Clock.currentTimeMillis
+      if (claim.current.leaseUntil <= now + waitMillis) return yield* Effect.fail(written.left)
+      yield* Effect.logWarning(`Outbox: the outcome could not be recorded, trying again: ${written.left.message}`)
+      yield* Effect.interruptible(Effect.sleep(Duration.millis(waitMillis)))
+    }
+  }).pipe(Effect.ensuring(markDone(claim)))
 
 /**
  * Every third of the lease, extends the leases of the claims not done yet to a full lease from
@@ -308,7 +331,7 @@ const release = (claims: ReadonlyArray<Claim>) =>
     yield* Effect.forEach(
       held,
       (claim) =>
-        recordOutcome(claim, (c) => storage.releaseOutbox(c)).pipe(Effect.catchTag("Unavailable", () => Effect.void)),
+        writeOnce(claim, (c) => storage.releaseOutbox(c)).pipe(Effect.catchTag("Unavailable", () => Effect.void)),
       { discard: true }
     )
     yield* Effect.logInfo(`Outbox: released ${held.length} unsent message(s)`)

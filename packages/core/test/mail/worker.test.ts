@@ -3,7 +3,7 @@
  * and stops gracefully with its scope (the send in flight finishes, the rest is released).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Either, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Cause, Chunk, Duration, Effect, Either, Exit, Fiber, Layer, Scope, TestClock } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -294,6 +294,41 @@ for (const [name, storage] of [
       }))
   })
 }
+
+describe("outcomes the database could not take at first", () => {
+  it.scoped("are tried again while the lease holds: the message is recorded as sent once, and the user's next one follows", () =>
+    Effect.gen(function* () {
+      const peer = yield* smtpPeer()
+      const logs = captureLogs()
+      const memory = makeMemoryStorage()
+      let refusals = 2
+      const flaky = Layer.succeed(Storage, {
+        ...memory,
+        markOutboxSent: (claimed) =>
+          refusals-- > 0 ? Effect.fail(new Unavailable({ message: "The database is unavailable" })) : memory.markOutboxSent(claimed)
+      })
+      yield* Effect.gen(function* () {
+        const tenantId = yield* setup("alice@example.com")
+        const first = yield* sendLink(tenantId, "alice@example.com")
+        const pass = yield* Effect.fork(deliverDue())
+        yield* peer.waitFor(1)
+        // Written while the first one's outcome is unknown: it waits behind it.
+        const second = yield* sendLink(tenantId, "alice@example.com")
+        expect(yield* memory.claimOutbox(0, 30_000, 10)).toHaveLength(0)
+        for (const waitMillis of [500, 1_000]) {
+          const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+          yield* until(`the next try waits ${waitMillis} ms`, Effect.map(TestClock.sleeps(), Chunk.some((at) => at === now + waitMillis)))
+          yield* TestClock.adjust(Duration.millis(waitMillis))
+        }
+        expect(yield* Fiber.join(pass)).toMatchObject({ claimed: 1, sent: 1 })
+        expect(yield* outboxRow(first.id)).toMatchObject({ status: "sent", attempts: 1 })
+        expect(yield* deliverDue()).toMatchObject({ claimed: 1, sent: 1 })
+        const received = yield* peer.waitFor(2)
+        expect(decodedBody(received[1]!.raw)).toContain(second.link)
+      }).pipe(Effect.provide(Layer.mergeAll(services(flaky), layerSmtp({ url: peer.url, from }), logs.layer)))
+      expect(logs.lines.filter((line) => line.includes("the outcome could not be recorded, trying again"))).toHaveLength(2)
+    }))
+})
 
 describe("leases that could not be renewed", () => {
   it.scoped("a message whose lease lapsed while it waited is not started: another worker has it", () =>
