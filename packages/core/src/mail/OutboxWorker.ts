@@ -265,7 +265,8 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
     const transport = yield* MailTransport
     const now = yield* Clock.currentTimeMillis
     if (claim.lost || claim.current.leaseUntil <= now) {
-      // Another worker may be sending it: leave it alone.
+      // Another worker may be sending it: leave it alone (no renewal, no release).
+      claim.lost = true
       yield* Effect.logWarning("Outbox: message not started, its lease was lost")
       return "lost"
     }

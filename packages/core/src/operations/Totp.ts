@@ -107,10 +107,10 @@ const unopenable = new Unavailable({
 const openSecret = (tenantId: string, userId: string, sealed: string) =>
   Effect.flatMap(Sealer, (sealer) =>
     sealer.open(sealed, secretContext(tenantId, userId)).pipe(
-      Effect.flatMap((text) => Option.match(Option.fromNullable(base32Decode(text)), {
-        onNone: () => Effect.fail("NotBase32"),
-        onSome: Effect.succeed
-      })),
+      Effect.flatMap((text) => {
+        const secret = base32Decode(text)
+        return secret === undefined ? Effect.fail("NotBase32" as const) : Effect.succeed(secret)
+      }),
       Effect.catchAll((reason) =>
         Effect.zipRight(
           Effect.logError("A stored TOTP secret could not be opened", {
