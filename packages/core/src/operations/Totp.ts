@@ -123,7 +123,11 @@ const openSecret = (tenantId: string, userId: string, sealed: string) =>
     )
   )
 
-/** The secrets a code is compared against at `now`: the confirmed one, and a pending one within its lifetime. */
+/**
+ * The secrets a code is compared against at `now`: the confirmed one, and a pending one within its
+ * lifetime. A pending secret without a time (written by a replica still on schema version 1
+ * during a rolling upgrade) is kept, as storage keeps it.
+ */
 const liveSecrets = (totp: TotpRecord, now: number, policy: TotpAttemptPolicy) => {
   const pendingLive =
     totp.pendingSecret !== undefined &&
