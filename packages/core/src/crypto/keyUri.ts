@@ -43,9 +43,21 @@ const encodePart = (s: string): string => encodeURIComponent(s.replace(LONE_SURR
  * authenticator apps show literally in the issuer's name.
  * @since 0.0.0
  */
-export const totpKeyUri = ({ account, issuer, secret }: TotpKeyUriParts): string => {
-  const base32 = encodePart(secret.replace(/[ \t\r\n]/g, "").replace(/=+$/, "").toUpperCase())
-  const label = issuer === "" ? encodePart(account) : `${encodePart(issuer)}:${encodePart(account)}`
-  const issuerParam = issuer === "" ? "" : `&issuer=${encodePart(issuer)}`
-  return `otpauth://totp/${label}?secret=${base32}${issuerParam}&algorithm=SHA1&digits=6&period=30`
+export const totpKeyUri = (parts: TotpKeyUriParts): string => {
+  const { account, issuer, secret } = encodedKeyUriParts(parts)
+  const label = issuer === "" ? account : `${issuer}:${account}`
+  const issuerParam = issuer === "" ? "" : `&issuer=${issuer}`
+  return `otpauth://totp/${label}?secret=${secret}${issuerParam}&algorithm=SHA1&digits=6&period=30`
 }
+
+/**
+ * The three parts as {@link totpKeyUri} writes them (the secret normalized, each percent-encoded):
+ * their lengths say how much room each takes in the URI, and so in a QR code. The issuer is
+ * written twice (in the label and as the `issuer` parameter).
+ * @since 0.0.0
+ */
+export const encodedKeyUriParts = ({ account, issuer, secret }: TotpKeyUriParts): TotpKeyUriParts => ({
+  issuer: encodePart(issuer),
+  account: encodePart(account),
+  secret: encodePart(secret.replace(/[ \t\r\n]/g, "").replace(/=+$/, "").toUpperCase())
+})

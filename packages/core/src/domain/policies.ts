@@ -19,8 +19,27 @@ export interface PolicySettings {
   readonly sendWindow: Duration.Duration
   /** Consecutive wrong TOTP codes allowed before the back-off. Default 10. */
   readonly totpFailureLimit: number
-  /** How long every TOTP attempt is refused once the limit is reached. Default 15 minutes. */
+  /**
+   * How long every TOTP attempt is refused once the limit is reached: the first lock-out. Default
+   * 15 minutes.
+   */
   readonly totpBackoff: Duration.Duration
+  /**
+   * The longest lock-out. A lock-out that starts within `totpEscalationWindow` after the previous
+   * one ended lasts twice as long as that one (15, 30, 60 minutes ... with the defaults), up to
+   * this; a right code starts over at `totpBackoff`. So guessing stays bounded per day: with the
+   * defaults, about 10 wrong codes a day once the lock-outs reach a day. Default 24 hours (when
+   * shorter than `totpBackoff`, lock-outs do not escalate: each lasts `totpBackoff`).
+   */
+  readonly totpBackoffMax: Duration.Duration
+  /** How soon after a lock-out ended another one counts as following it (and doubles). Default 24 hours. */
+  readonly totpEscalationWindow: Duration.Duration
+  /**
+   * How long a new TOTP secret stays pending: a code made from it confirms the enrolment only
+   * within this time after it was issued; later it is no longer accepted and is dropped (a
+   * confirmed secret keeps working throughout). Default 15 minutes.
+   */
+  readonly totpEnrolmentLifetime: Duration.Duration
 }
 
 /** @since 0.0.0 */
@@ -29,7 +48,10 @@ export const defaultPolicies: PolicySettings = {
   sendLimit: 5,
   sendWindow: Duration.minutes(10),
   totpFailureLimit: 10,
-  totpBackoff: Duration.minutes(15)
+  totpBackoff: Duration.minutes(15),
+  totpBackoffMax: Duration.hours(24),
+  totpEscalationWindow: Duration.hours(24),
+  totpEnrolmentLifetime: Duration.minutes(15)
 }
 
 /**
@@ -38,6 +60,8 @@ export const defaultPolicies: PolicySettings = {
  */
 export class InvalidPolicy extends Data.TaggedError("InvalidPolicy")<{ readonly message: string }> {}
 
+const longest = Duration.days(36_525)
+
 /**
  * The settings, or the first one out of range.
  * @since 0.0.0
@@ -45,14 +69,21 @@ export class InvalidPolicy extends Data.TaggedError("InvalidPolicy")<{ readonly 
 export const validatePolicies = (settings: PolicySettings): Effect.Effect<PolicySettings, InvalidPolicy> => {
   const positiveInteger = (name: string, n: number) =>
     Number.isSafeInteger(n) && n >= 1 ? undefined : `${name} must be a whole number of at least 1 (got ${n})`
+  // At most 100 years: the times derived from them (a time plus a duration, a doubled lock-out)
+  // stay exact integers of milliseconds in every store.
   const positiveDuration = (name: string, d: Duration.Duration) =>
-    Duration.toMillis(d) >= 1 && Duration.isFinite(d) ? undefined : `${name} must be a finite duration of at least 1 ms`
+    Duration.isDuration(d) && Duration.isFinite(d) && Duration.toMillis(d) >= 1 && Duration.lessThanOrEqualTo(d, longest)
+      ? undefined
+      : `${name} must be a duration of at least 1 ms and at most 100 years`
   const problem =
     positiveInteger("sendLimit", settings.sendLimit) ??
     positiveInteger("totpFailureLimit", settings.totpFailureLimit) ??
     positiveDuration("magicLinkLifetime", settings.magicLinkLifetime) ??
     positiveDuration("sendWindow", settings.sendWindow) ??
-    positiveDuration("totpBackoff", settings.totpBackoff)
+    positiveDuration("totpBackoff", settings.totpBackoff) ??
+    positiveDuration("totpBackoffMax", settings.totpBackoffMax) ??
+    positiveDuration("totpEscalationWindow", settings.totpEscalationWindow) ??
+    positiveDuration("totpEnrolmentLifetime", settings.totpEnrolmentLifetime)
   return problem ? Effect.fail(new InvalidPolicy({ message: `Lagrello policies: ${problem}` })) : Effect.succeed(settings)
 }
 

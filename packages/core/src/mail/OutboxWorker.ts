@@ -7,6 +7,16 @@
  * - It leases due messages with `Storage.claimOutbox`: a leased message is invisible to other
  *   workers until the lease ends, so a worker may run in every replica on one database and each
  *   message is delivered once. Nothing else coordinates the workers.
+ * - Leases are short (30 s by default) and renewed every third of their length while the worker
+ *   is still working on their messages (sending them, or waiting for a free connection): a
+ *   worker that crashed or was killed delays its messages by at most one lease, after which any
+ *   worker takes them. Each outcome is written only while the worker holds the message's current
+ *   lease (the renewed one; a renewal and an outcome of one message never overlap), so a worker
+ *   that lost a message to another never records over it, and does not start a message whose
+ *   lease it lost. An outcome the database cannot take is tried again while the lease holds.
+ * - A user's messages are delivered one at a time, in the order they were written (the claim
+ *   skips a message while an older one of its user is pending), and a message whose link a newer
+ *   one revoked is `superseded`, never sent: the last mail a user receives holds the live link.
  * - A message whose link has expired is dropped (`expired`), never sent.
  * - A transient failure (server down, timeout, 4xx) is retried with exponential back-off
  *   (1 s, 2 s, 4 s, ... capped at 5 minutes) up to `maxAttempts` attempts; a permanent one (5xx
@@ -24,6 +34,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import type { Unavailable } from "../domain/errors.js"
@@ -58,10 +69,11 @@ export interface DeliveryOptions {
   /** The most messages one pass leases. Default 40. */
   readonly batchSize?: number | undefined
   /**
-   * How long a leased message stays invisible to other workers. It must outlast the processing
-   * of a whole batch (`batchSize / concurrency` sends in a row, each bounded by the transport's
-   * send timeout: 60 s for SMTP), else another worker may send the message again. Default
-   * 5 minutes.
+   * How long a leased message stays invisible to other workers. The worker renews the leases of
+   * the messages it still works on every third of this, so it need not outlast a send (the SMTP
+   * send timeout is 60 s) or a whole batch, only a stall of the process of two thirds of it (a
+   * lease that lapses lets another worker send the message again). It is also how long the
+   * messages of a crashed worker wait before another takes them. Default 30 seconds.
    */
   readonly lease?: Duration.DurationInput | undefined
   /**
@@ -118,7 +130,7 @@ const delayMillis = (attempt: number, initialMillis: number, maxMillis: number):
 const settingsOf = (options: OutboxWorkerOptions): Effect.Effect<Settings> => {
   const settings: Settings = {
     batchSize: positiveInteger(options.batchSize, 40),
-    leaseMillis: Duration.toMillis(options.lease ?? Duration.minutes(5)),
+    leaseMillis: Math.ceil(Duration.toMillis(options.lease ?? Duration.seconds(30))),
     concurrency: positiveInteger(options.concurrency, 20),
     maxAttempts: positiveInteger(options.maxAttempts, 8),
     initialMillis: Duration.toMillis(options.backoff?.initial ?? Duration.seconds(1)),
@@ -150,7 +162,92 @@ export const backoffDelay = (attempt: number, backoff: BackoffOptions = {}): Dur
   return Duration.millis(delayMillis(attempt, initial, max))
 }
 
-type Outcome = "sent" | "retried" | "expired" | "failed" | "unrecorded"
+type Outcome = "sent" | "retried" | "expired" | "failed" | "unrecorded" | "lost"
+
+/**
+ * A message this pass leased. `current` holds the latest lease (renewals change it): every write
+ * is fenced on it, under `lock`, so that a renewal and an outcome of the message never overlap
+ * (an outcome written with the lease a renewal just replaced would change nothing).
+ */
+interface Claim {
+  current: OutboxRecord
+  readonly lock: Effect.Semaphore
+  started: boolean
+  /** Its outcome was written (or tried): no more renewals. */
+  done: boolean
+  /** A renewal found the lease gone (another worker has the message): not started, not written. */
+  lost: boolean
+}
+
+const makeClaim = (record: OutboxRecord): Effect.Effect<Claim> =>
+  Effect.map(Effect.makeSemaphore(1), (lock) => ({ current: record, lock, started: false, done: false, lost: false }))
+
+/** A write fenced on the claim's current lease, under its lock. */
+const fenced = <A, R>(claim: Claim, write: (current: OutboxRecord) => Effect.Effect<A, Unavailable, R>) =>
+  claim.lock.withPermits(1)(Effect.suspend(() => write(claim.current)))
+
+const markDone = (claim: Claim) =>
+  Effect.sync(() => {
+    claim.done = true
+  })
+
+/** Gives a claim back once, best effort (the worker is stopping); the claim is done afterwards. */
+const writeOnce = <A, R>(claim: Claim, write: (current: OutboxRecord) => Effect.Effect<A, Unavailable, R>) =>
+  fenced(claim, write).pipe(Effect.ensuring(markDone(claim)))
+
+/**
+ * Records a message's outcome with its current lease. When the database cannot be reached, the
+ * write is tried again (0.5 s, 1 s, 2 s ... at most 5 s apart) for as long as the worker still
+ * holds the lease, which the renewals keep alive once the database is back: a fenced write is
+ * safe to repeat. Until the outcome is known the message counts as being delivered, and holds
+ * back its user's newer messages (they must not overtake it), so giving up at the first failure
+ * would delay them by a lease and send this one again. The waits between tries are
+ * interruptible: a worker being stopped gives up (the message is delivered again after its lease).
+ * The claim is done afterwards.
+ */
+const recordOutcome = <A, R>(claim: Claim, write: (current: OutboxRecord) => Effect.Effect<A, Unavailable, R>) =>
+  Effect.gen(function* () {
+    for (let waitMillis = 500; ; waitMillis = Math.min(2 * waitMillis, 5_000)) {
+      const written = yield* Effect.either(fenced(claim, write))
+      if (Either.isRight(written)) return written.right
+      const now = yield* Clock.currentTimeMillis
+      if (claim.current.leaseUntil <= now + waitMillis) return yield* Effect.fail(written.left)
+      yield* Effect.logWarning(`Outbox: the outcome could not be recorded, trying again: ${written.left.message}`)
+      yield* Effect.interruptible(Effect.sleep(Duration.millis(waitMillis)))
+    }
+  }).pipe(Effect.ensuring(markDone(claim)))
+
+/**
+ * Every third of the lease, extends the leases of the claims not done yet to a full lease from
+ * now, in one call while holding their locks (each taken in turn: an outcome holds only its own,
+ * so this never deadlocks). A claim whose lease is gone is marked lost. Runs until interrupted;
+ * a renewal in progress completes first. A failed renewal is logged and tried at the next turn.
+ */
+const renewLeases = (claims: ReadonlyArray<Claim>, settings: Settings) => {
+  const renewal = Effect.gen(function* () {
+    const storage = yield* Storage
+    const open = claims.filter((c) => !c.done && !c.lost)
+    if (open.length === 0) return
+    yield* Effect.forEach(open, (c) => c.lock.take(1), { discard: true })
+    yield* Effect.gen(function* () {
+      const live = open.filter((c) => !c.done)
+      if (live.length === 0) return
+      const leaseUntil = (yield* Clock.currentTimeMillis) + settings.leaseMillis
+      const renewed = new Set(yield* storage.renewOutboxLeases(live.map((c) => c.current), leaseUntil))
+      for (const c of live) {
+        if (renewed.has(c.current.id)) c.current = { ...c.current, leaseUntil }
+        else c.lost = true
+      }
+    }).pipe(
+      Effect.catchTag("Unavailable", (error) =>
+        Effect.logWarning(`Outbox: leases could not be renewed, trying again: ${error.message}`)
+      ),
+      Effect.ensuring(Effect.forEach(open, (c) => c.lock.release(1), { discard: true }))
+    )
+  })
+  const every = Duration.millis(Math.max(1, Math.floor(settings.leaseMillis / 3)))
+  return Effect.forever(Effect.zipRight(Effect.sleep(every), Effect.uninterruptible(renewal))).pipe(Effect.interruptible)
+}
 
 const retryDelayMillis = (attempt: number, settings: Settings): Effect.Effect<number> => {
   const delay = delayMillis(attempt, settings.initialMillis, settings.maxMillis)
@@ -160,30 +257,35 @@ const retryDelayMillis = (attempt: number, settings: Settings): Effect.Effect<nu
 }
 
 /** One leased message: drop, open, send, record. Never fails: storage errors are logged. */
-const processMessage = (
-  record: OutboxRecord,
-  settings: Settings
-): Effect.Effect<Outcome, never, Storage | Sealer | MailTransport> =>
-  Effect.gen(function* () {
+const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome, never, Storage | Sealer | MailTransport> => {
+  // Everything but the lease stays as claimed.
+  const record = claim.current
+  return Effect.gen(function* () {
     const storage = yield* Storage
     const transport = yield* MailTransport
     const now = yield* Clock.currentTimeMillis
+    if (claim.lost || claim.current.leaseUntil <= now) {
+      // Another worker may be sending it: leave it alone (no renewal, no release).
+      claim.lost = true
+      yield* Effect.logWarning("Outbox: message not started, its lease was lost")
+      return "lost"
+    }
     if (record.expiresAt <= now) {
-      yield* storage.finishOutbox(record, "expired", "link expired before delivery")
+      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "expired", "link expired before delivery"))
       yield* Effect.logWarning("Outbox: message dropped, its link expired before delivery")
       return "expired"
     }
     const opened = yield* Effect.either(openOutboxMessage(record))
     if (Either.isLeft(opened)) {
-      yield* storage.finishOutbox(record, "failed", opened.left.message)
+      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "failed", opened.left.message))
       yield* Effect.logError(`Outbox: message given up: ${opened.left.message}`)
       return "failed"
     }
     const sent = yield* Effect.either(transport.send(opened.right))
     if (Either.isRight(sent)) {
-      if (!(yield* storage.markOutboxSent(record))) {
-        // The lease lapsed during the send: another worker may deliver it again. Leases are far
-        // longer than the send timeout, so this only happens when the process stalled.
+      if (!(yield* recordOutcome(claim, (c) => storage.markOutboxSent(c)))) {
+        // Another worker took the message over: it may deliver it again. The lease is renewed
+        // during the send, so this only happens when the process (or the database) stalled.
         yield* Effect.logWarning("Outbox: sent after its lease lapsed")
       }
       yield* Effect.logDebug("Outbox: message sent")
@@ -192,18 +294,20 @@ const processMessage = (
     const error = sent.left
     if (error.permanent || record.attempts >= settings.maxAttempts) {
       const why = error.permanent ? "refused" : `failed ${record.attempts} times`
-      yield* storage.finishOutbox(record, "failed", error.message)
+      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "failed", error.message))
       yield* Effect.logError(`Outbox: message given up (${why}): ${error.message}`)
       return "failed"
     }
     const after = yield* Clock.currentTimeMillis
     const nextAttemptAt = after + (yield* retryDelayMillis(record.attempts, settings))
     if (nextAttemptAt >= record.expiresAt) {
-      yield* storage.finishOutbox(record, "expired", `link expires before the next attempt; last error: ${error.message}`)
+      yield* recordOutcome(claim, (c) =>
+        storage.finishOutbox(c, "expired", `link expires before the next attempt; last error: ${error.message}`)
+      )
       yield* Effect.logWarning(`Outbox: message dropped, its link expires before the next attempt: ${error.message}`)
       return "expired"
     }
-    yield* storage.retryOutbox(record, nextAttemptAt, error.message)
+    yield* recordOutcome(claim, (c) => storage.retryOutbox(c, nextAttemptAt, error.message))
     yield* Effect.logWarning(
       `Outbox: attempt ${record.attempts} failed, next in ${Duration.format(Duration.millis(nextAttemptAt - after))}: ${error.message}`
     )
@@ -214,24 +318,24 @@ const processMessage = (
     ),
     Effect.annotateLogs({ outboxMessage: record.id, attempt: record.attempts })
   )
+}
 
 /**
  * Gives back the leases of messages that were claimed but not started, so that any worker takes
- * them at once, without counting the claim's attempt.
+ * them at once, without counting the claim's attempt (a lost lease is not this worker's to give).
  */
-const release = (records: ReadonlyArray<OutboxRecord>) =>
+const release = (claims: ReadonlyArray<Claim>) =>
   Effect.gen(function* () {
-    if (records.length === 0) return
+    const held = claims.filter((c) => !c.lost)
+    if (held.length === 0) return
     const storage = yield* Storage
     yield* Effect.forEach(
-      records,
-      (record) =>
-        storage
-          .releaseOutbox(record)
-          .pipe(Effect.catchTag("Unavailable", () => Effect.void)),
+      held,
+      (claim) =>
+        writeOnce(claim, (c) => storage.releaseOutbox(c)).pipe(Effect.catchTag("Unavailable", () => Effect.void)),
       { discard: true }
     )
-    yield* Effect.logInfo(`Outbox: released ${records.length} unsent message(s)`)
+    yield* Effect.logInfo(`Outbox: released ${held.length} unsent message(s)`)
   })
 
 const runPass = (settings: Settings): Effect.Effect<DeliveryReport, Unavailable, Storage | Sealer | MailTransport> =>
@@ -240,24 +344,34 @@ const runPass = (settings: Settings): Effect.Effect<DeliveryReport, Unavailable,
     Effect.gen(function* () {
       const storage = yield* Storage
       const claimed = yield* storage.claimOutbox(yield* Clock.currentTimeMillis, settings.leaseMillis, settings.batchSize)
-      const started = new Set<string>()
+      if (claimed.length === 0) return { claimed: 0, sent: 0, retried: 0, expired: 0, failed: 0 }
+      const claims = yield* Effect.forEach(claimed, makeClaim)
+      const heartbeat = yield* Effect.fork(renewLeases(claims, settings))
       const outcomes = yield* restore(
         Effect.forEach(
-          claimed,
-          (record) =>
+          claims,
+          (claim) =>
             // Uninterruptible from its first step: once started, a message is sent and recorded
             // even when the worker is being stopped.
             Effect.uninterruptible(
               Effect.zipRight(
-                Effect.sync(() => started.add(record.id)),
-                processMessage(record, settings)
+                Effect.sync(() => {
+                  claim.started = true
+                }),
+                processMessage(claim, settings)
               )
             ),
           { concurrency: settings.concurrency }
         )
       ).pipe(
-        // Stopped (or a defect) before some were started: give their leases back.
-        Effect.ensuring(Effect.suspend(() => release(claimed.filter((record) => !started.has(record.id)))))
+        // Once every started message is done (the leases are renewed until then). Stopped (or a
+        // defect) before some were started: give their leases back.
+        Effect.ensuring(
+          Effect.zipRight(
+            Fiber.interrupt(heartbeat),
+            Effect.suspend(() => release(claims.filter((claim) => !claim.started)))
+          )
+        )
       )
       const count = (outcome: Outcome) => outcomes.filter((o) => o === outcome).length
       return {

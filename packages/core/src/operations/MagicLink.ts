@@ -22,8 +22,10 @@ const invalidLink = new Unauthorized({ message: "The magic link is not valid: it
 
 /**
  * Sends a sign-in link to the user's e-mail address. The link and its message are written in one
- * transaction (the outbox worker delivers it); earlier unused links of the user are revoked.
- * Throttled per user: past the limit nothing is sent and the earlier link stays valid.
+ * transaction (the outbox worker delivers it); earlier unused links of the user are revoked, and
+ * their messages not yet on their way are `superseded` (never sent). The user's messages are
+ * delivered in the order they were written, so the last mail the user receives holds the live
+ * link. Throttled per user: past the limit nothing is sent and the earlier link stays valid.
  * @since 0.0.0
  */
 export const send = (tenantId: string, userId: string) =>

@@ -1,7 +1,9 @@
 /**
  * Purging what can no longer matter (SPEC 3.3: expired tokens are purged): magic links that
- * expired, and delivered or abandoned messages whose link expired, once they are also older than
- * the send throttle's window (the throttle counts the links of its window, expired or not).
+ * expired, and delivered, superseded or abandoned messages whose link expired, once they are also
+ * older than the send throttle's window (the throttle counts the links of its window, expired or
+ * not); the kept hashes of deleted users' links once expired; and pending TOTP secrets past
+ * `totpEnrolmentLifetime` (SPEC 2.3).
  *
  * @since 0.0.0
  */
@@ -16,7 +18,8 @@ import { Storage } from "../storage/Storage.js"
 
 /**
  * Deletes the expired links and finished messages that neither a sign-in nor the send throttle
- * can need any more. Returns how many rows went.
+ * can need any more, and drops the TOTP enrolments that were not confirmed in time. Returns how
+ * many rows went (or lost their pending secret).
  * @since 0.0.0
  */
 export const purgeExpired: Effect.Effect<number, Unavailable, Storage | Policies> = Effect.gen(function* () {
@@ -24,7 +27,8 @@ export const purgeExpired: Effect.Effect<number, Unavailable, Storage | Policies
   const policies = yield* Policies
   const now = yield* Clock.currentTimeMillis
   const keep = Duration.max(policies.sendWindow, policies.magicLinkLifetime)
-  return yield* storage.purge(now - Duration.toMillis(keep))
+  const enrolmentLifetime = Math.ceil(Duration.toMillis(policies.totpEnrolmentLifetime))
+  return yield* storage.purge(now - Duration.toMillis(keep), now - enrolmentLifetime)
 })
 
 /**

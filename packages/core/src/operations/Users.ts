@@ -70,7 +70,8 @@ export const update = (tenantId: string, userId: string, request: UpdateUserRequ
   })
 
 /**
- * Deletes the user and erases its e-mail, links, TOTP secret and queued messages.
+ * Deletes the user and erases its e-mail, links, TOTP secret and queued messages, in one
+ * transaction (a TOTP enrolment racing it either is deleted with it or finds no user).
  * @since 0.0.0
  */
 export const remove = (tenantId: string, userId: string) =>

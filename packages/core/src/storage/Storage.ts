@@ -47,9 +47,32 @@ export interface AccessTokenRecord {
 export interface TotpRecord {
   readonly confirmedSecret: string | undefined
   readonly pendingSecret: string | undefined
+  /** When the pending secret was written: it is no longer accepted once the enrolment lifetime has passed. */
+  readonly pendingSince: number | undefined
   /** The last accepted time step: no step at or before it is accepted again. */
   readonly lastStep: number | undefined
   readonly failures: number
+  /**
+   * Lock-outs in a row, each starting within the escalation window after the previous one ended
+   * (the n-th lasts `backoff * 2^(n-1)`, at most the maximum); 0 after a right code.
+   */
+  readonly lockouts: number
+  /** The end of the last lock-out (`undefined` after a right code). */
+  readonly lockedUntil: number | undefined
+}
+
+/** The rules `beginTotpAttempt` applies, in milliseconds. @since 0.0.0 */
+export interface TotpAttemptPolicy {
+  /** Consecutive failures that start a lock-out. */
+  readonly limit: number
+  /** The first lock-out's length. */
+  readonly backoffMillis: number
+  /** The longest lock-out. */
+  readonly maxBackoffMillis: number
+  /** A lock-out that starts within this time after the previous one ended lasts twice as long. */
+  readonly escalationWindowMillis: number
+  /** A pending secret older than this is dropped, not compared. */
+  readonly enrolmentLifetimeMillis: number
 }
 
 /** @since 0.0.0 */
@@ -61,8 +84,12 @@ export type TotpAttempt =
   /** The user has no TOTP state (never enabled, or no such user). */
   | { readonly _tag: "Missing" }
 
-/** @since 0.0.0 */
-export type OutboxStatus = "pending" | "sent" | "expired" | "failed"
+/**
+ * `superseded`: a newer link to the same user revoked this message's link before it was delivered,
+ * so it is never sent.
+ * @since 0.0.0
+ */
+export type OutboxStatus = "pending" | "sent" | "expired" | "failed" | "superseded"
 
 /** A message waiting in (or delivered from) the transactional outbox. @since 0.0.0 */
 export interface OutboxRecord {
@@ -97,7 +124,12 @@ export interface IssueMagicLink {
   /** At most `limit` links per user within `windowMillis` before `now`. */
   readonly limit: number
   readonly windowMillis: number
-  /** The message carrying the link, written in the same transaction as the link. */
+  /**
+   * The message carrying the link, written in the same transaction as the link. The user's
+   * earlier messages that no worker is delivering right now are marked `superseded` (their links
+   * are revoked); one being delivered keeps its lease, and this one waits for it: a user's
+   * messages are handed to workers one at a time, in the order they were written.
+   */
   readonly message: { readonly id: string; readonly sealed: string }
 }
 
@@ -160,7 +192,11 @@ export interface StorageService {
     userId: string,
     email: string
   ) => Effect.Effect<Option.Option<UserRecord>, Unavailable>
-  /** Erases the user, its e-mail, TOTP secret and queued messages, and revokes its links. */
+  /**
+   * Erases the user with its e-mail, TOTP secret, links and queued messages, in one transaction.
+   * Only the hashes of its live links are kept until they expire, so that such a link answers
+   * `UserDeleted` rather than `Invalid`.
+   */
   readonly deleteUser: (tenantId: string, userId: string, now: number) => Effect.Effect<boolean, Unavailable>
 
   /**
@@ -176,31 +212,68 @@ export interface StorageService {
   ) => Effect.Effect<ConsumeResult, Unavailable>
 
   readonly getTotp: (tenantId: string, userId: string) => Effect.Effect<Option.Option<TotpRecord>, Unavailable>
-  /** Stores a new pending secret (a confirmed one keeps working until it is confirmed). */
-  readonly setPendingTotp: (tenantId: string, userId: string, sealed: string) => Effect.Effect<void, Unavailable>
+  /**
+   * Stores a new pending secret written at `now` (a confirmed one keeps working until it is
+   * confirmed), only for a user that exists in the same transaction: false (nothing written) when
+   * there is none. A user deleted afterwards takes the secret with it.
+   */
+  readonly setPendingTotp: (
+    tenantId: string,
+    userId: string,
+    sealed: string,
+    now: number
+  ) => Effect.Effect<boolean, Unavailable>
   /** Erases both secrets. */
   readonly disableTotp: (tenantId: string, userId: string) => Effect.Effect<void, Unavailable>
   /**
-   * Counts an attempt before the comparison, atomically: refused while `limit` consecutive
-   * failures are less than `backoffMillis` old.
+   * Counts an attempt before the comparison, atomically: refused while a lock-out lasts. The
+   * attempt that reaches `limit` consecutive failures starts a lock-out, twice as long as the
+   * previous one when that ended less than `escalationWindowMillis` ago (see
+   * {@link TotpAttemptPolicy}). A pending secret past its lifetime is dropped in the same step.
    */
   readonly beginTotpAttempt: (
     tenantId: string,
     userId: string,
     now: number,
-    policy: { readonly limit: number; readonly backoffMillis: number }
+    policy: TotpAttemptPolicy
   ) => Effect.Effect<TotpAttempt, Unavailable>
-  /** Records a right code: only when `step` is after the last accepted one; resets the failures. */
+  /**
+   * Records a right code: only when `step` is after the last accepted one; resets the failures
+   * and the lock-out escalation.
+   */
   readonly acceptTotpStep: (request: AcceptTotpStep) => Effect.Effect<boolean, Unavailable>
+  /** Some sealed TOTP secret of any user, to check a keyring against (none in an empty database). */
+  readonly sampleTotpSecret: Effect.Effect<Option.Option<SealedTotpSecret>, Unavailable>
 
-  /** Leases up to `limit` due messages for delivery (a leased message is invisible to other workers). */
+  /** The sealed check value of the encryption keyring (see `Keys.verifyKeyring`), once written. */
+  readonly getKeyCheck: Effect.Effect<Option.Option<string>, Unavailable>
+  /** Writes the check value unless one exists (false then: another process wrote it first). */
+  readonly insertKeyCheck: (sealed: string) => Effect.Effect<boolean, Unavailable>
+  /** Replaces the check value only while it is still `previous` (false otherwise). */
+  readonly replaceKeyCheck: (previous: string, next: string) => Effect.Effect<boolean, Unavailable>
+
+  /**
+   * Leases up to `limit` due messages for delivery (a leased message is invisible to other
+   * workers). A message is not due while an older one of the same user is still pending (due
+   * later, or leased): each user's messages are delivered in the order they were written.
+   */
   readonly claimOutbox: (
     now: number,
     leaseMillis: number,
     limit: number
   ) => Effect.Effect<ReadonlyArray<OutboxRecord>, Unavailable>
+  /**
+   * Extends the leases of messages still being worked on to `leaseUntil`, each only while
+   * `claimed` still holds its lease and it is pending. Answers the ids renewed: the caller must
+   * use `leaseUntil` as their lease from now on; the others were lost (or finished).
+   */
+  readonly renewOutboxLeases: (
+    claimed: ReadonlyArray<OutboxRecord>,
+    leaseUntil: number
+  ) => Effect.Effect<ReadonlyArray<string>, Unavailable>
   /** Each of these changes the message only while `claimed` still holds its lease (else false). */
   readonly markOutboxSent: (claimed: OutboxRecord) => Effect.Effect<boolean, Unavailable>
+  /** Due again at `nextAttemptAt`; `superseded` instead when a newer message of the user exists. */
   readonly retryOutbox: (
     claimed: OutboxRecord,
     nextAttemptAt: number,
@@ -211,13 +284,26 @@ export interface StorageService {
     status: "expired" | "failed",
     error: string
   ) => Effect.Effect<boolean, Unavailable>
-  /** Gives the lease back unused: the message is due again and the claim's attempt is not counted. */
+  /**
+   * Gives the lease back unused: the message is due again and the claim's attempt is not counted
+   * (`superseded` instead when a newer message of the user exists).
+   */
   readonly releaseOutbox: (claimed: OutboxRecord) => Effect.Effect<boolean, Unavailable>
-  /** Newest first (the development mailbox). */
+  /** Newest first (the development mailbox); of messages written in the same millisecond, the last written first. */
   readonly listOutbox: (limit: number) => Effect.Effect<ReadonlyArray<OutboxRecord>, Unavailable>
 
-  /** Deletes links and messages that can no longer matter (expired before `before`). */
-  readonly purge: (before: number) => Effect.Effect<number, Unavailable>
+  /**
+   * Deletes links and messages that can no longer matter (expired before `before`), and the
+   * pending TOTP secrets written before `enrolmentsBefore` (when given). Answers the rows removed.
+   */
+  readonly purge: (before: number, enrolmentsBefore?: number) => Effect.Effect<number, Unavailable>
+}
+
+/** A sealed TOTP secret with the row it is bound to. @since 0.0.0 */
+export interface SealedTotpSecret {
+  readonly tenantId: string
+  readonly userId: string
+  readonly sealed: string
 }
 
 /**

@@ -30,9 +30,12 @@ export interface UserRow {
 export interface TotpRow {
   confirmed_secret: string | null
   pending_secret: string | null
+  pending_since: number | null
   last_step: number | null
   failures: number
   last_failure_at: number | null
+  lockouts: number
+  locked_until: number | null
 }
 export interface OutboxRow {
   id: string
@@ -67,8 +70,11 @@ export const user = (r: UserRow): UserRecord => ({ userId: r.user_id, email: r.e
 export const totp = (r: TotpRow): TotpRecord => ({
   confirmedSecret: r.confirmed_secret ?? undefined,
   pendingSecret: r.pending_secret ?? undefined,
+  pendingSince: r.pending_since ?? undefined,
   lastStep: r.last_step ?? undefined,
-  failures: r.failures
+  failures: r.failures,
+  lockouts: r.lockouts,
+  lockedUntil: r.locked_until ?? undefined
 })
 export const outbox = (r: OutboxRow): OutboxRecord => ({
   id: r.id,

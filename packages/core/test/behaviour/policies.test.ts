@@ -7,11 +7,15 @@ describe("Policies", () => {
     Effect.gen(function* () {
       const defaults = yield* Effect.provide(Policies, Policies.Default)
       expect(defaults.sendLimit).toBe(5)
+      expect([defaults.totpBackoff, defaults.totpBackoffMax, defaults.totpEscalationWindow, defaults.totpEnrolmentLifetime].map(Duration.toMinutes)).toEqual([15, 1440, 1440, 15])
       for (const [bad, name] of [
         [{ sendLimit: 0 }, "sendLimit"],
         [{ totpFailureLimit: 1.5 }, "totpFailureLimit"],
         [{ magicLinkLifetime: Duration.zero }, "magicLinkLifetime"],
-        [{ totpBackoff: Duration.infinity }, "totpBackoff"]
+        [{ totpBackoff: Duration.infinity }, "totpBackoff"],
+        [{ totpBackoffMax: Duration.infinity }, "totpBackoffMax"],
+        [{ totpEscalationWindow: Duration.days(36_526) }, "totpEscalationWindow"],
+        [{ totpEnrolmentLifetime: Duration.zero }, "totpEnrolmentLifetime"]
       ] as const) {
         const exit = yield* Effect.exit(Effect.provide(Policies, Policies.layer(bad)))
         expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain(name)

@@ -4,10 +4,13 @@
  * the HTTP layer does, on Effect's TestClock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either, type Layer, TestClock } from "effect"
+import { Duration, Effect, Either, type Layer, Option, TestClock } from "effect"
 import type { PolicySettings } from "../../src/domain/policies.js"
 import { base32Decode, totpAt } from "../../src/crypto/otp.js"
+import { type Keyring, makeSealer, Sealer } from "../../src/crypto/Sealer.js"
+import { readMailbox } from "../../src/mail/DevMailbox.js"
 import * as Access from "../../src/operations/Access.js"
+import * as Keys from "../../src/operations/Keys.js"
 import * as MagicLink from "../../src/operations/MagicLink.js"
 import { purgeExpired } from "../../src/operations/Purge.js"
 import * as Tenants from "../../src/operations/Tenants.js"
@@ -15,7 +18,16 @@ import * as Tokens from "../../src/operations/Tokens.js"
 import * as Totp from "../../src/operations/Totp.js"
 import * as Users from "../../src/operations/Users.js"
 import { Storage } from "../../src/storage/Storage.js"
-import { adminToken, lastToken, services, setupTenant, type StorageLayer, totpState } from "./harness.js"
+import {
+  adminToken,
+  callbackUrl,
+  lastToken,
+  services,
+  setupTenant,
+  type StorageLayer,
+  testKeyring,
+  totpState
+} from "./harness.js"
 
 // 2026-01-01T00:00:00Z: a realistic epoch so that steps T-1 and T-2 exist.
 const start = Date.UTC(2026, 0, 1)
@@ -189,6 +201,26 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           expect(yield* storage.listOutbox(10)).toHaveLength(0)
         }))
 
+      test("deleting a user deletes its links and queued messages with it; its live links answer NotFound until purged", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* Users.create(tenantId, { userId: "bob", email: "bob@example.com" })
+          const storage = yield* Storage
+          yield* MagicLink.send(tenantId, "alice")
+          yield* MagicLink.send(tenantId, "bob")
+          const token = yield* lastToken("alice@example.com")
+          yield* Users.remove(tenantId, "alice")
+          expect((yield* storage.listOutbox(10)).map((m) => m.userId)).toEqual(["bob"])
+          yield* Users.create(tenantId, { userId: "alice", email: "alice@example.com" })
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("NotFound")
+          // The re-created user's own sends are not throttled by the deleted one's.
+          for (let i = 0; i < 5; i++) yield* MagicLink.send(tenantId, "alice")
+          // Once expired and past the throttle's window, the kept hash goes with the purge.
+          yield* TestClock.adjust(Duration.minutes(21))
+          expect(yield* purgeExpired).toBeGreaterThanOrEqual(1)
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, token)))).toBe("Unauthorized")
+        }))
+
       test("changing the e-mail address revokes links sent to the old one", () =>
         Effect.gen(function* () {
           const tenantId = yield* withUser()
@@ -219,6 +251,91 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           expect(third?.attempts).toBe(2)
           expect(yield* storage.markOutboxSent(third!)).toBe(true)
           expect((yield* storage.listOutbox(1))[0]?.status).toBe("sent")
+        }))
+
+      test("a burst of sends to one user leaves one message to deliver, with the live link; the older are superseded", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          const tokens: Array<string> = []
+          for (let i = 0; i < 8; i++) {
+            yield* MagicLink.send(tenantId, "alice")
+            tokens.push(yield* lastToken("alice@example.com"))
+            // Half of them in the same millisecond as the one before.
+            if (i % 2 === 1) yield* TestClock.adjust(Duration.seconds(1))
+          }
+          const mailbox = yield* readMailbox(100)
+          expect(mailbox.map((m) => m.status)).toEqual(["pending", ...Array.from({ length: 7 }, () => "superseded")])
+          expect(mailbox[0]!.message.text).toContain(tokens[7]!)
+          const claimed = yield* storage.claimOutbox(start + 10_000, 30_000, 100)
+          expect(claimed.map((m) => m.id)).toEqual([mailbox[0]!.id])
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, tokens[6]!)))).toBe("Unauthorized")
+          expect(tagOf(yield* Effect.either(MagicLink.verify(tenantId, tokens[7]!)))).toBe("ok")
+        }), { sendLimit: 20 })
+
+      test("a user's messages are handed out one at a time in the order written, without holding back other users'", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* Users.create(tenantId, { userId: "bob", email: "bob@example.com" })
+          const storage = yield* Storage
+          yield* MagicLink.send(tenantId, "alice")
+          const [first] = yield* storage.claimOutbox(start, 30_000, 10)
+          expect(first).toBeDefined()
+          // Written while the first is being delivered: that one is not superseded (it may be on
+          // its way), and the new one waits for it, even past the lease of the first.
+          yield* TestClock.adjust(Duration.seconds(1))
+          yield* MagicLink.send(tenantId, "alice")
+          yield* MagicLink.send(tenantId, "bob")
+          const statuses = (yield* storage.listOutbox(10)).map((m) => m.status)
+          expect(statuses).toEqual(["pending", "pending", "pending"])
+          const [bobs, ...rest] = yield* storage.claimOutbox(start + 1_000, 30_000, 10)
+          expect(bobs?.userId).toBe("bob")
+          expect(rest).toHaveLength(0)
+          expect(yield* storage.markOutboxSent(first!)).toBe(true)
+          const [second] = yield* storage.claimOutbox(start + 2_000, 30_000, 10)
+          expect(second?.userId).toBe("alice")
+          expect(second?.id).not.toBe(first!.id)
+          expect(second?.createdAt).toBe(start + 1_000)
+        }))
+
+      test("an attempt that fails or is given back after a newer message was written is superseded, not tried again", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          const status = (id: string) => Effect.map(storage.listOutbox(10), (all) => all.find((m) => m.id === id)?.status)
+          yield* MagicLink.send(tenantId, "alice")
+          const [first] = yield* storage.claimOutbox(start, 30_000, 10)
+          yield* MagicLink.send(tenantId, "alice")
+          expect(yield* storage.retryOutbox(first!, start + 1_000, "421 try again later")).toBe(true)
+          expect(yield* status(first!.id)).toBe("superseded")
+          const [second] = yield* storage.claimOutbox(start + 5_000, 30_000, 10)
+          expect(second).toBeDefined()
+          yield* MagicLink.send(tenantId, "alice")
+          expect(yield* storage.releaseOutbox(second!)).toBe(true)
+          expect(yield* status(second!.id)).toBe("superseded")
+          const [third, ...none] = yield* storage.claimOutbox(start + 5_000, 30_000, 10)
+          expect(none).toHaveLength(0)
+          // The newest, alone: a retry leaves it pending.
+          expect(yield* storage.retryOutbox(third!, start + 6_000, "421 try again later")).toBe(true)
+          expect(yield* status(third!.id)).toBe("pending")
+        }), { sendLimit: 20 })
+
+      test("a renewed lease keeps the claim, and only the renewed value records an outcome", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          yield* MagicLink.send(tenantId, "alice")
+          const [claimed] = yield* storage.claimOutbox(start, 30_000, 10)
+          expect(yield* storage.renewOutboxLeases([claimed!], start + 40_000)).toEqual([claimed!.id])
+          // Past the first lease, the renewed one holds.
+          expect(yield* storage.claimOutbox(start + 31_000, 30_000, 10)).toHaveLength(0)
+          expect(yield* storage.markOutboxSent(claimed!)).toBe(false)
+          expect(yield* storage.renewOutboxLeases([claimed!], start + 50_000)).toEqual([])
+          const current = { ...claimed!, leaseUntil: start + 40_000 }
+          expect(yield* storage.markOutboxSent(current)).toBe(true)
+          // A finished message is not renewed.
+          expect(yield* storage.renewOutboxLeases([current], start + 60_000)).toEqual([])
+          expect((yield* storage.listOutbox(1))[0]).toMatchObject({ status: "sent", leaseUntil: start + 40_000 })
         }))
     })
 
@@ -279,6 +396,14 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           expect(secret).toHaveLength(20)
           return secret
         })
+      /** Enrolled, confirmed by the code of this step, and one step later (so a code is free again). */
+      const enrolConfirmed = (tenantId: string, userId = "alice") =>
+        Effect.gen(function* () {
+          const secret = yield* enrol(tenantId, userId)
+          yield* Totp.verify(tenantId, userId, yield* codeAt(secret))
+          yield* TestClock.adjust(Duration.millis(step))
+          return secret
+        })
       const codeAt = (secret: Uint8Array, offsetSteps = 0) =>
         Effect.map(TestClockTime, (now) => totpAt(secret, now + offsetSteps * step))
       const TestClockTime = Effect.clockWith((c) => c.currentTimeMillis)
@@ -323,7 +448,8 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
       test("after the failure limit even a right code is refused until the back-off ends", () =>
         Effect.gen(function* () {
           const tenantId = yield* withUser()
-          const secret = yield* enrol(tenantId)
+          // Confirmed: a pending enrolment would lapse during the back-off.
+          const secret = yield* enrolConfirmed(tenantId)
           const right = yield* codeAt(secret)
           const wrong = right === "000000" ? "111111" : "000000"
           for (let i = 0; i < 10; i++) expect(yield* verify(tenantId, wrong)).toBe("Unauthorized")
@@ -427,6 +553,258 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           yield* enrol(tenantId)
           yield* Users.remove(tenantId, "alice")
           expect(yield* totpState(tenantId, "alice")).toBeUndefined()
+        }))
+
+      // Issue 19: the enrolment checked the user, then wrote the secret in another step; a
+      // deletion in between left a secret that signed in the next user created with that id.
+      test("enabling TOTP while the user is deleted never leaves a secret for a user re-created with that id", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const pause = (yields: number) => Effect.forEach(Array.from({ length: yields }), () => Effect.yieldNow(), { discard: true })
+          const outcomes = new Set<string>()
+          for (let round = 0; round < 100; round++) {
+            // Both orders of start, and a few yields before the second, so that the steps of the
+            // two interleave differently from round to round.
+            const yields = Math.floor(round / 2) % 4
+            const enable = Effect.either(Totp.enable(tenantId, "alice"))
+            const remove = Users.remove(tenantId, "alice")
+            const enabled =
+              round % 2 === 0
+                ? (yield* Effect.all([enable, Effect.zipRight(pause(yields), remove)], { concurrency: "unbounded" }))[0]
+                : (yield* Effect.all([remove, Effect.zipRight(pause(yields), enable)], { concurrency: "unbounded" }))[1]
+            outcomes.add(tagOf(enabled))
+            yield* Users.create(tenantId, { userId: "alice", email: "alice@example.com" })
+            expect(yield* totpState(tenantId, "alice"), `round ${round}`).toBeUndefined()
+            if (Either.isRight(enabled)) {
+              const code = yield* codeAt(base32Decode(enabled.right.secretKey)!)
+              expect(yield* verify(tenantId, code), `round ${round}`).toBe("Unauthorized")
+            }
+          }
+          expect([...outcomes].every((tag) => tag === "ok" || tag === "NotFound")).toBe(true)
+        }), { totpFailureLimit: 1000 })
+
+      test("a tenant name and user id too long together for a QR code are a 400 before anything is written", () =>
+        Effect.gen(function* () {
+          // 128 characters each, as the limits allow: 3 bytes of UTF-8 each, 9 characters once
+          // percent-encoded, 3,554 in the key URI, more than a QR code holds.
+          const tenant = yield* Tenants.ensure({ name: "中".repeat(128), accessToken: `${adminToken}-cjk`, callbackUrl })
+          const userId = "中".repeat(128)
+          yield* Users.create(tenant.tenantId, { userId })
+          const error = yield* Effect.flip(Totp.enable(tenant.tenantId, userId))
+          expect(error._tag).toBe("InvalidPayload")
+          expect(error.message).toContain("the tenant's name takes 1,152")
+          expect(error.message).not.toContain("中")
+          expect(yield* totpState(tenant.tenantId, userId)).toBeUndefined()
+          // The longest ASCII id fits beside that name.
+          yield* Users.create(tenant.tenantId, { userId: "a".repeat(128) })
+          yield* enrol(tenant.tenantId, "a".repeat(128))
+        }))
+
+      test("an enrolment is written only for a user that exists, in the same step", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const storage = yield* Storage
+          expect(yield* storage.setPendingTotp(tenantId, "nobody", "sealed", start)).toBe(false)
+          expect(yield* totpState(tenantId, "nobody")).toBeUndefined()
+          expect(yield* storage.setPendingTotp(tenantId, "alice", "sealed", start)).toBe(true)
+          expect(yield* totpState(tenantId, "alice")).toMatchObject({ pendingSecret: "sealed", pendingSince: start })
+        }))
+
+      test("a pending enrolment not confirmed within 15 minutes is no longer accepted, and is dropped", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* Users.create(tenantId, { userId: "bob", email: "bob@example.com" })
+          const alices = yield* enrol(tenantId)
+          const bobs = yield* enrol(tenantId, "bob")
+          yield* TestClock.adjust(Duration.millis(15 * 60_000 - 1))
+          expect(yield* verify(tenantId, yield* codeAt(bobs), "bob")).toBe("ok")
+          yield* TestClock.adjust(Duration.millis(1))
+          expect(yield* verify(tenantId, yield* codeAt(alices))).toBe("Unauthorized")
+          const state = yield* totpState(tenantId, "alice")
+          expect(state?.pendingSecret).toBeUndefined()
+          expect(state?.pendingSince).toBeUndefined()
+          expect(yield* Totp.isEnabled(tenantId, "alice")).toBe(false)
+          // A new enrolment starts its own 15 minutes.
+          const again = yield* enrol(tenantId)
+          yield* TestClock.adjust(Duration.minutes(14))
+          expect(yield* verify(tenantId, yield* codeAt(again))).toBe("ok")
+        }))
+
+      test("a confirmed secret keeps working while a re-enrolment is pending and after it lapses", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const confirmed = yield* enrolConfirmed(tenantId)
+          const pending = yield* enrol(tenantId)
+          yield* TestClock.adjust(Duration.minutes(1))
+          expect(yield* verify(tenantId, yield* codeAt(confirmed))).toBe("ok")
+          yield* TestClock.adjust(Duration.minutes(15))
+          expect(yield* verify(tenantId, yield* codeAt(pending))).toBe("Unauthorized")
+          yield* TestClock.adjust(Duration.millis(step))
+          expect(yield* verify(tenantId, yield* codeAt(confirmed))).toBe("ok")
+          const state = yield* totpState(tenantId, "alice")
+          expect(state?.pendingSecret).toBeUndefined()
+          expect(state?.confirmedSecret).toBeDefined()
+        }))
+
+      test("the enrolment lifetime is configurable, and the purge drops enrolments past it", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrol(tenantId)
+          yield* TestClock.adjust(Duration.minutes(1))
+          expect(yield* purgeExpired).toBe(0)
+          yield* TestClock.adjust(Duration.minutes(1))
+          expect(yield* purgeExpired).toBe(1)
+          expect((yield* totpState(tenantId, "alice"))?.pendingSecret).toBeUndefined()
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("Unauthorized")
+        }), { totpEnrolmentLifetime: Duration.millis(2 * 60_000 - 1) })
+
+      /** Ten wrong codes, then the lock-out's length as a right code is told to wait. */
+      const lockOut = (tenantId: string, secret: Uint8Array) =>
+        Effect.gen(function* () {
+          for (let i = 0; i < 10; i++) {
+            const right = yield* codeAt(secret)
+            expect(yield* verify(tenantId, right === "000000" ? "111111" : "000000")).toBe("Unauthorized")
+          }
+          const locked = yield* Effect.flip(Totp.verify(tenantId, "alice", yield* codeAt(secret)))
+          expect(locked._tag).toBe("TooManyRequests")
+          return locked._tag === "TooManyRequests" ? locked.retryAfterSeconds / 60 : Number.NaN
+        })
+
+      test("a lock-out that follows another within 24 hours doubles, up to 24 hours; a right code starts over", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrolConfirmed(tenantId)
+          const minutes: Array<number> = []
+          for (let i = 0; i < 9; i++) {
+            const length = yield* lockOut(tenantId, secret)
+            minutes.push(length)
+            // Still locked a millisecond before the end, even for a right code.
+            yield* TestClock.adjust(Duration.millis(length * 60_000 - 1))
+            expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("TooManyRequests")
+            yield* TestClock.adjust(Duration.millis(1))
+          }
+          expect(minutes).toEqual([15, 30, 60, 120, 240, 480, 960, 1440, 1440])
+          expect((yield* totpState(tenantId, "alice"))?.lockouts).toBe(8)
+          // A right code resets the count and the escalation.
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("ok")
+          expect(yield* totpState(tenantId, "alice")).toMatchObject({ failures: 0, lockouts: 0, lockedUntil: undefined })
+          yield* TestClock.adjust(Duration.millis(step))
+          expect(yield* lockOut(tenantId, secret)).toBe(15)
+        }))
+
+      test("a lock-out 24 hours or more after the previous one ended lasts the first length again", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrolConfirmed(tenantId)
+          expect(yield* lockOut(tenantId, secret)).toBe(15)
+          yield* TestClock.adjust(Duration.minutes(15))
+          expect(yield* lockOut(tenantId, secret)).toBe(30)
+          yield* TestClock.adjust(Duration.sum(Duration.minutes(30), Duration.hours(24)))
+          expect(yield* lockOut(tenantId, secret)).toBe(15)
+        }))
+
+      test("the escalation's limit and window are configurable", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrolConfirmed(tenantId)
+          expect(yield* lockOut(tenantId, secret)).toBe(15)
+          yield* TestClock.adjust(Duration.minutes(15 + 59))
+          expect(yield* lockOut(tenantId, secret)).toBe(20)
+          yield* TestClock.adjust(Duration.minutes(20 + 60))
+          expect(yield* lockOut(tenantId, secret)).toBe(15)
+        }), { totpBackoffMax: Duration.minutes(20), totpEscalationWindow: Duration.hours(1) })
+
+      test("a secret the keyring cannot open answers Unavailable and counts nothing", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          const secret = yield* enrolConfirmed(tenantId)
+          // The key of the secret's id replaced by another, and a keyring without that id.
+          const otherKey = { activeKeyId: testKeyring.activeKeyId, keys: { [testKeyring.activeKeyId]: new Uint8Array(32).fill(9) } }
+          const withoutKey = { activeKeyId: "other", keys: { other: new Uint8Array(32).fill(9) } }
+          for (const keyring of [otherKey, withoutKey]) {
+            const sealer = yield* Effect.orDie(makeSealer(keyring))
+            for (let i = 0; i < 25; i++) {
+              const right = yield* codeAt(secret)
+              const code = i % 2 === 0 ? right : right === "000000" ? "111111" : "000000"
+              const error = yield* Effect.flip(Totp.verify(tenantId, "alice", code).pipe(Effect.provideService(Sealer, sealer)))
+              expect(error._tag).toBe("Unavailable")
+              expect(error.message).not.toMatch(/[A-Za-z0-9+/_-]{40}/)
+            }
+          }
+          expect(yield* totpState(tenantId, "alice")).toMatchObject({ failures: 0, lockouts: 0 })
+          // With the right keys again: not locked out.
+          expect(yield* verify(tenantId, yield* codeAt(secret))).toBe("ok")
+        }))
+    })
+
+    describe("keyring check", () => {
+      const key = (fill: number) => new Uint8Array(32).fill(fill)
+      const withKeyring = (keyring: Keyring) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        Effect.flatMap(Effect.orDie(makeSealer(keyring)), (sealer) => Effect.provideService(effect, Sealer, sealer))
+
+      test("the first start writes the check value; the same keyring opens it again", () =>
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          expect(Option.isNone(yield* storage.getKeyCheck)).toBe(true)
+          yield* Keys.verifyKeyring
+          const written = yield* storage.getKeyCheck
+          expect(Option.isSome(written) && written.value.startsWith(`v1.${testKeyring.activeKeyId}.`)).toBe(true)
+          yield* Keys.verifyKeyring
+          expect(yield* storage.getKeyCheck).toEqual(written)
+        }))
+
+      test("a rotated keyring that keeps the original key opens it; one without it fails naming the key ids", () =>
+        Effect.gen(function* () {
+          yield* Keys.verifyKeyring
+          const original = testKeyring.keys.test
+          yield* withKeyring({ activeKeyId: "k2", keys: { k2: key(2), [testKeyring.activeKeyId]: original } })(Keys.verifyKeyring)
+
+          const without = yield* Effect.flip(withKeyring({ activeKeyId: "k2", keys: { k2: key(2) } })(Keys.verifyKeyring))
+          expect(without).toMatchObject({ _tag: "KeyMismatch", sealedKeyId: testKeyring.activeKeyId, keyringHasId: false, activeKeyId: "k2" })
+          expect(without.message).toContain(`"${testKeyring.activeKeyId}", which the keyring does not hold`)
+          expect(without.message).toContain(`the active key is "k2"`)
+
+          const sameIdOtherKey = yield* Effect.flip(
+            withKeyring({ activeKeyId: testKeyring.activeKeyId, keys: { [testKeyring.activeKeyId]: key(3) } })(Keys.verifyKeyring)
+          )
+          expect(sameIdOtherKey).toMatchObject({ _tag: "KeyMismatch", keyringHasId: true })
+          expect(sameIdOtherKey.message).toContain("a different key under that id")
+          for (const error of [without, sameIdOtherKey]) {
+            for (const k of [original, key(2), key(3)]) {
+              expect(error.message).not.toContain(Buffer.from(k).toString("base64").slice(0, 20))
+              expect(error.message).not.toContain(Buffer.from(k).toString("base64url").slice(0, 20))
+            }
+          }
+        }))
+
+      test("on a database with TOTP secrets from before the check, a wrong key fails the first start too", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* Totp.enable(tenantId, "alice")
+          const wrong = yield* Effect.flip(
+            withKeyring({ activeKeyId: testKeyring.activeKeyId, keys: { [testKeyring.activeKeyId]: key(4) } })(Keys.verifyKeyring)
+          )
+          expect(wrong._tag).toBe("KeyMismatch")
+          expect(wrong.message).toContain("TOTP secret")
+          const storage = yield* Storage
+          expect(Option.isNone(yield* storage.getKeyCheck)).toBe(true)
+          yield* Keys.verifyKeyring
+          expect(Option.isSome(yield* storage.getKeyCheck)).toBe(true)
+        }))
+
+      test("resealKeyCheck moves the check value to the active key, after which the old key can go", () =>
+        Effect.gen(function* () {
+          yield* Keys.verifyKeyring
+          const rotated = { activeKeyId: "k2", keys: { k2: key(2), [testKeyring.activeKeyId]: testKeyring.keys.test } }
+          yield* withKeyring(rotated)(Keys.resealKeyCheck)
+          const storage = yield* Storage
+          const resealed = yield* storage.getKeyCheck
+          expect(Option.isSome(resealed) && resealed.value.startsWith("v1.k2.")).toBe(true)
+          yield* withKeyring({ activeKeyId: "k2", keys: { k2: key(2) } })(Keys.verifyKeyring)
+          // Idempotent, and refused by a keyring that cannot open it.
+          yield* withKeyring(rotated)(Keys.resealKeyCheck)
+          expect(yield* storage.getKeyCheck).toEqual(resealed)
+          expect((yield* Effect.flip(Keys.resealKeyCheck))._tag).toBe("KeyMismatch")
         }))
     })
 

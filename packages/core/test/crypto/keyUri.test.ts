@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { URI } from "otpauth"
-import { totpKeyUri } from "../../src/crypto/keyUri.js"
+import { encodedKeyUriParts, totpKeyUri } from "../../src/crypto/keyUri.js"
 
 const secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
@@ -91,5 +91,16 @@ describe("totpKeyUri", () => {
     expect(totp.label).toBe("alice@example.com")
     expect(totp.secret.base32).toBe(secret)
     expect([totp.algorithm, totp.digits, "period" in totp ? totp.period : undefined]).toEqual(["SHA1", 6, 30])
+  })
+})
+
+describe("encodedKeyUriParts", () => {
+  it("are the parts exactly as the key URI writes them, so their lengths are the room each takes", () => {
+    const parts = { issuer: "Zürich & Co", account: "中", secret: "ΐ mzxw=" }
+    const encoded = encodedKeyUriParts(parts)
+    expect(encoded).toEqual({ issuer: "Z%C3%BCrich%20%26%20Co", account: "%E4%B8%AD", secret: "%CE%99%CC%88%CC%81MZXW" })
+    expect(totpKeyUri(parts)).toBe(
+      `otpauth://totp/${encoded.issuer}:${encoded.account}?secret=${encoded.secret}&issuer=${encoded.issuer}&algorithm=SHA1&digits=6&period=30`
+    )
   })
 })

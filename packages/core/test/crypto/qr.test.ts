@@ -4,10 +4,11 @@
  */
 import { crc32, inflateSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Either, Schema } from "effect"
 import QRCode from "qrcode"
-import { totpKeyUri } from "../../src/crypto/keyUri.js"
-import { qrPng, qrPngDataUri } from "../../src/crypto/qr.js"
+import { TotpImageParams } from "../../src/contract/params.js"
+import { encodedKeyUriParts, totpKeyUri } from "../../src/crypto/keyUri.js"
+import { qrPng, qrPngDataUri, totpQrPng, totpQrPngDataUri } from "../../src/crypto/qr.js"
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 
@@ -109,13 +110,13 @@ describe("qrPng", () => {
     })
   )
 
-  it.effect("fails with a QrError that does not contain the text", () =>
+  it.effect("fails with an InvalidPayload (400) that does not contain the text", () =>
     Effect.gen(function* () {
       const empty = yield* Effect.flip(qrPng(""))
-      expect(empty._tag).toBe("QrError")
+      expect(empty._tag).toBe("InvalidPayload")
       const secretText = `otpauth://totp/x?secret=${"A".repeat(5000)}`
       const tooLong = yield* Effect.flip(qrPng(secretText))
-      expect(tooLong._tag).toBe("QrError")
+      expect(tooLong._tag).toBe("InvalidPayload")
       expect(tooLong.message).not.toContain("AAAA")
       expect(tooLong.message).toContain(`${secretText.length} characters`)
     })
@@ -136,9 +137,78 @@ describe("qrPngDataUri", () => {
     })
   )
 
-  it.effect("fails with a QrError on empty text", () =>
+  it.effect("fails with an InvalidPayload on empty text", () =>
     Effect.gen(function* () {
-      expect((yield* Effect.flip(qrPngDataUri("")))._tag).toBe("QrError")
+      expect((yield* Effect.flip(qrPngDataUri("")))._tag).toBe("InvalidPayload")
     })
   )
+})
+
+/**
+ * Characters by the room they take in a key URI: ASCII (lower case is byte mode in the QR code,
+ * upper case and digits alphanumeric), 2, 3 and 4 bytes of UTF-8 (each byte 3 characters once
+ * percent-encoded), a lone surrogate (written as U+FFFD), and, for the secret, characters whose
+ * upper case is three characters of 2 bytes ("ΐ": 18 characters once encoded).
+ */
+const kinds = ["a", "Z9", "é", "中", "😀", "\uD800", "ΐ", " "]
+/** The longest string of `kind` that 128 characters (UTF-16 code units, as the schema counts) allow. */
+const longest = (kind: string) => kind.repeat(Math.floor(128 / kind.length))
+
+describe("totpQrPng: the largest inputs the contract allows", () => {
+  it.effect("every combination at the length limits is a PNG or a 400 naming the parts, never anything else", () =>
+    Effect.gen(function* () {
+      const outcomes = { png: 0, refused: 0 }
+      for (const issuerKind of kinds) {
+        for (const accountKind of kinds) {
+          for (const secretKind of kinds) {
+            const query = { tenantName: longest(issuerKind), userId: longest(accountKind), userSecret: longest(secretKind) }
+            // Allowed by the query's schema: these are requests the endpoint must answer.
+            expect(Either.isRight(Schema.decodeUnknownEither(TotpImageParams)(query))).toBe(true)
+            const parts = { issuer: query.tenantName, account: query.userId, secret: query.userSecret }
+            const result = yield* Effect.either(totpQrPng(parts))
+            if (Either.isRight(result)) {
+              expect(chunksOf(result.right)[0]!.type).toBe("IHDR")
+              outcomes.png++
+              continue
+            }
+            outcomes.refused++
+            const error = result.left
+            expect(error._tag).toBe("InvalidPayload")
+            expect(error.message.length).toBeLessThanOrEqual(300)
+            for (const name of ["tenantName", "userId", "userSecret"]) expect(error.message).toContain(name)
+            const encoded = encodedKeyUriParts(parts)
+            for (const value of [...Object.values(parts), ...Object.values(encoded)]) {
+              if (value.length >= 8) expect(error.message).not.toContain(value.slice(0, 8))
+            }
+          }
+        }
+      }
+      // The limits allow both.
+      expect(outcomes.png).toBeGreaterThan(0)
+      expect(outcomes.refused).toBeGreaterThan(0)
+    }), 120_000)
+
+  it.effect("a tenant name and a user id of 128 CJK characters are too long together, with an ordinary secret", () =>
+    Effect.gen(function* () {
+      const parts = { issuer: longest("中"), account: longest("中"), secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" }
+      const error = yield* Effect.flip(totpQrPngDataUri(parts, { issuer: "the tenant's name", account: "userId", secret: "the secret" }))
+      expect(error).toMatchObject({ _tag: "InvalidPayload" })
+      expect(error.message).toBe(
+        "The key URI is too long for a QR code (3,554 characters): once percent-encoded, the tenant's name takes 1,152 " +
+          "(written twice), userId 1,152 and the secret 32; shorten them (ASCII letters and digits take the least room)"
+      )
+    }))
+
+  it.effect("at their limits, ASCII parts and 2-byte characters fit", () =>
+    Effect.gen(function* () {
+      for (const kind of ["a", "é", "😀"]) {
+        const parts = { issuer: longest(kind), account: longest(kind), secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" }
+        const png = yield* totpQrPng(parts)
+        // The same image as the QR code of the key URI.
+        expect(png).toEqual(yield* qrPng(totpKeyUri(parts)))
+      }
+      expect(yield* totpQrPngDataUri({ issuer: "ACME Co", account: "alice@example.com", secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" })).toBe(
+        yield* qrPngDataUri(uri)
+      )
+    }))
 })

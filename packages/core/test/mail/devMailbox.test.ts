@@ -35,16 +35,17 @@ describe("development mailbox", () => {
 
   it.effect("messages that do not open are skipped by the mailbox and failed by the worker", () =>
     Effect.gen(function* () {
-      const tenantId = yield* setup("alice@example.com")
+      const tenantId = yield* setup("alice@example.com", "bob@example.com")
       const alice = yield* sendLink(tenantId, "alice@example.com")
       const storage = yield* Storage
-      // A message sealed for another row (its sealed text copied): it must not open.
+      // A message sealed for another row (its sealed text copied): it must not open. For another
+      // user: a newer message to alice would supersede hers.
       const original = yield* outboxRow(alice.id)
       yield* TestClock.adjust("1 second")
       yield* storage.issueMagicLink({
         tenantId,
-        userId: "alice",
-        email: "alice@example.com",
+        userId: "bob",
+        email: "bob@example.com",
         tokenHash: "x".repeat(43),
         now: 1_000,
         expiresAt: 601_000,

@@ -1,7 +1,7 @@
 /**
  * A real SMTP server for tests (`smtp-server` on 127.0.0.1, plain text, no STARTTLS) that keeps
  * what it receives. It can refuse mail to simulate failures, be stopped for real and started
- * again on the same port, and answer slowly to keep a send in flight.
+ * again on the same port, and answer slowly (or only when told) to keep a send in flight.
  *
  * Waiting for mail uses real timers (network completion is real I/O), so it works the same
  * under the TestClock.
@@ -27,9 +27,11 @@ export interface ReceivedMail {
  * - `unavailable`: answers every connection (and every message on a connection already open)
  *   with `421` (a transient failure);
  * - `reject`: refuses every recipient with `550` (a permanent failure);
- * - `slow`: takes every message, but only `slowMillis` after its data arrived.
+ * - `slow`: takes every message, but only `slowMillis` after its data arrived;
+ * - `hold`: takes every message, but only when `releaseHeld` is called (a send kept in flight for
+ *   as long as a test needs, whatever the clock does).
  */
-export type PeerMode = "accept" | "unavailable" | "reject" | "slow"
+export type PeerMode = "accept" | "unavailable" | "reject" | "slow" | "hold"
 
 export interface SmtpPeer {
   readonly port: number
@@ -39,6 +41,8 @@ export interface SmtpPeer {
   /** Messages whose data has started to arrive (also those still being received). */
   readonly dataStarted: () => number
   readonly setMode: (mode: PeerMode) => Effect.Effect<void>
+  /** Answers the messages held in `hold` mode (they count as received from then on). */
+  readonly releaseHeld: Effect.Effect<void>
   /** Stops listening and closes the open connections: connecting is refused from now on. */
   readonly stop: Effect.Effect<void>
   /** Listens again, on the same port. */
@@ -71,6 +75,7 @@ export const smtpPeer = (options: SmtpPeerOptions = {}): Effect.Effect<SmtpPeer,
     let mode: PeerMode = "accept"
     let waiters: Array<() => void> = []
     const timers = new Set<ReturnType<typeof setTimeout>>()
+    let held: Array<() => void> = []
     const notify = () => {
       const current = waiters
       waiters = []
@@ -115,7 +120,8 @@ export const smtpPeer = (options: SmtpPeerOptions = {}): Effect.Effect<SmtpPeer,
               callback()
               notify()
             }
-            if (mode === "slow") {
+            if (mode === "hold") held.push(finish)
+            else if (mode === "slow") {
               const timer = setTimeout(() => {
                 timers.delete(timer)
                 finish()
@@ -138,6 +144,7 @@ export const smtpPeer = (options: SmtpPeerOptions = {}): Effect.Effect<SmtpPeer,
       // Slow answers still pending are never given.
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
+      held = []
       for (const connection of server.connections) connection.close()
       server.close(() => resume(Effect.void))
     })
@@ -175,6 +182,11 @@ export const smtpPeer = (options: SmtpPeerOptions = {}): Effect.Effect<SmtpPeer,
         Effect.sync(() => {
           mode = next
         }),
+      releaseHeld: Effect.sync(() => {
+        const answers = held
+        held = []
+        for (const answer of answers) answer()
+      }),
       stop: Effect.suspend(() => {
         if (!running) return Effect.void
         running = false

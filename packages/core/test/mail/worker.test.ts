@@ -3,15 +3,20 @@
  * and stops gracefully with its scope (the send in flight finishes, the rest is released).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Layer, Scope, TestClock } from "effect"
+import { Cause, Chunk, Duration, Effect, Either, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Unavailable } from "../../src/domain/errors.js"
 import { layerDevMailbox } from "../../src/mail/DevMailbox.js"
 import { MailDeliveryError, MailTransport } from "../../src/mail/MailTransport.js"
 import { backoffDelay, deliverDue, layerOutboxWorker } from "../../src/mail/OutboxWorker.js"
 import { layerSmtp } from "../../src/mail/smtp/index.js"
+import * as MagicLink from "../../src/operations/MagicLink.js"
 import { layerMemory, makeMemoryStorage } from "../../src/storage/memory/index.js"
+import { layerSqlite } from "../../src/storage/sqlite/index.js"
 import { Storage } from "../../src/storage/Storage.js"
-import { captureLogs, outboxRow, sendLink, services, setup } from "./fixtures.js"
+import { captureLogs, linkPattern, outboxRow, sendLink, services, setup } from "./fixtures.js"
 import { decodedBody, smtpPeer } from "./smtpPeer.js"
 
 const from = "login@acme.example"
@@ -20,12 +25,15 @@ const from = "login@acme.example"
 const realPause = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
 
 /**
- * Lets the forked worker run until it waits on the TestClock again: its pass may be doing real
- * I/O, so this yields and pauses in real time, for at most 3 seconds.
+ * Lets the forked worker run until it waits on the TestClock for its next poll (500 ms, the
+ * default, from now): its pass may be doing real I/O, so this yields and pauses in real time, for
+ * at most 3 seconds. A pass sleeps too while it works (until its lease renewal, a third of the
+ * lease later), and the TestClock keeps that wake-up after the pass ends: only the poll's counts.
  */
 const untilWorkerSleeps = Effect.gen(function* () {
   for (let i = 0; i < 600; i++) {
-    if (Chunk.size(yield* TestClock.sleeps()) > 0) return
+    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+    if (Chunk.some(yield* TestClock.sleeps(), (at) => at === now + 500)) return
     yield* Effect.yieldNow()
     yield* realPause(5)
   }
@@ -178,5 +186,179 @@ describe("back-off", () => {
         expect(row.nextAttemptAt).toBeGreaterThanOrEqual(10_000 + 4_000)
         expect(row.nextAttemptAt).toBeLessThanOrEqual(10_000 + 8_000)
       }).pipe(Effect.provide(Layer.merge(services(Layer.succeed(Storage, memory)), transport)))
+    }))
+})
+
+/** A fresh SQLite file, removed when the test's scope closes. */
+const sqliteFile = Layer.unwrapScoped(
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "lagrello-worker-"))),
+      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+    ),
+    (dir) => layerSqlite({ filename: join(dir, "lagrello.db") })
+  )
+)
+
+const tokenOf = (link: string) => linkPattern.exec(link)![1]!
+
+/** Polls (yielding, and pausing in real time) until `done` holds, for at most 3 seconds. */
+const until = (what: string, done: Effect.Effect<boolean, unknown, Storage>) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 600; i++) {
+      if (yield* Effect.orDie(done)) return
+      yield* Effect.yieldNow()
+      yield* realPause(5)
+    }
+    return yield* Effect.dieMessage(`not reached: ${what}`)
+  })
+
+for (const [name, storage] of [
+  ["memory", layerMemory],
+  ["SQLite", sqliteFile]
+] as const) {
+  describe(`one user's mail, in order, with the live link (${name})`, () => {
+    it.scoped("a burst of sends to one user delivers only the newest link", () =>
+      Effect.gen(function* () {
+        const peer = yield* smtpPeer()
+        yield* Effect.gen(function* () {
+          const tenantId = yield* setup("alice@example.com")
+          const links: Array<string> = []
+          for (let i = 0; i < 12; i++) links.push((yield* sendLink(tenantId, "alice@example.com")).link)
+          // Twenty at a time, as the worker sends: the older ones are never sent.
+          expect(yield* deliverDue()).toMatchObject({ claimed: 1, sent: 1 })
+          const [mail] = yield* peer.waitFor(1)
+          expect(decodedBody(mail!.raw)).toContain(links[11]!)
+          expect(yield* deliverDue()).toMatchObject({ claimed: 0 })
+          yield* realPause(50)
+          expect(peer.received()).toHaveLength(1)
+          expect(Either.isRight(yield* Effect.either(MagicLink.verify(tenantId, tokenOf(links[11]!))))).toBe(true)
+        }).pipe(Effect.provide(Layer.merge(services(storage, { sendLimit: 20 }), layerSmtp({ url: peer.url, from }))))
+      }))
+
+    it.scoped("sends written while an older one is on its way arrive after it, and the last mail holds the live link", () =>
+      Effect.gen(function* () {
+        const peer = yield* smtpPeer()
+        yield* peer.setMode("hold")
+        yield* Effect.gen(function* () {
+          const tenantId = yield* setup("alice@example.com")
+          const first = yield* sendLink(tenantId, "alice@example.com")
+          const inFlight = yield* Effect.fork(deliverDue())
+          yield* peer.waitForData(1)
+          yield* TestClock.adjust("1 second")
+          yield* sendLink(tenantId, "alice@example.com")
+          yield* TestClock.adjust("1 second")
+          const last = yield* sendLink(tenantId, "alice@example.com")
+          // Another worker meanwhile: the last waits for the first, the middle one is superseded.
+          expect(yield* deliverDue()).toMatchObject({ claimed: 0 })
+          yield* peer.setMode("accept")
+          yield* peer.releaseHeld
+          expect(yield* Fiber.join(inFlight)).toMatchObject({ claimed: 1, sent: 1 })
+          expect(yield* deliverDue()).toMatchObject({ claimed: 1, sent: 1 })
+          const received = yield* peer.waitFor(2)
+          expect(received.map((m) => decodedBody(m.raw).includes(first.link))).toEqual([true, false])
+          expect(decodedBody(received[1]!.raw)).toContain(last.link)
+          expect(Either.isRight(yield* Effect.either(MagicLink.verify(tenantId, tokenOf(last.link))))).toBe(true)
+          expect(Either.isLeft(yield* Effect.either(MagicLink.verify(tenantId, tokenOf(first.link))))).toBe(true)
+        }).pipe(Effect.provide(Layer.merge(services(storage, { sendLimit: 20 }), layerSmtp({ url: peer.url, from }))))
+      }))
+  })
+
+  describe(`leases (${name})`, () => {
+    it.scoped("a send that outlasts the lease keeps it renewed: no other worker takes the message, and it is recorded as sent", () =>
+      Effect.gen(function* () {
+        const peer = yield* smtpPeer()
+        yield* peer.setMode("hold")
+        const logs = captureLogs()
+        yield* Effect.gen(function* () {
+          const tenantId = yield* setup("alice@example.com")
+          const alice = yield* sendLink(tenantId, "alice@example.com")
+          const storage = yield* Storage
+          const pass = yield* Effect.fork(deliverDue({ lease: "30 seconds" }))
+          yield* peer.waitForData(1)
+          expect((yield* outboxRow(alice.id)).leaseUntil).toBe(30_000)
+          // Every 10 s, a full lease from then; another worker finds nothing to take past the first lease.
+          for (const second of [10, 20, 30, 40]) {
+            yield* TestClock.adjust("10 seconds")
+            yield* until(`renewed at ${second} s`, Effect.map(outboxRow(alice.id), (row) => row.leaseUntil === second * 1000 + 30_000))
+            expect(yield* storage.claimOutbox(second * 1000, 30_000, 10)).toHaveLength(0)
+          }
+          yield* peer.releaseHeld
+          expect(yield* Fiber.join(pass)).toMatchObject({ claimed: 1, sent: 1 })
+          expect(yield* outboxRow(alice.id)).toMatchObject({ status: "sent", attempts: 1 })
+          yield* peer.setMode("accept")
+          expect(yield* deliverDue()).toMatchObject({ claimed: 0 })
+          expect(peer.received()).toHaveLength(1)
+        }).pipe(Effect.provide(Layer.mergeAll(services(storage), layerSmtp({ url: peer.url, from }), logs.layer)))
+        expect(logs.lines.some((line) => line.includes("lease lapsed"))).toBe(false)
+      }))
+  })
+}
+
+describe("outcomes the database could not take at first", () => {
+  it.scoped("are tried again while the lease holds: the message is recorded as sent once, and the user's next one follows", () =>
+    Effect.gen(function* () {
+      const peer = yield* smtpPeer()
+      const logs = captureLogs()
+      const memory = makeMemoryStorage()
+      let refusals = 2
+      const flaky = Layer.succeed(Storage, {
+        ...memory,
+        markOutboxSent: (claimed) =>
+          refusals-- > 0 ? Effect.fail(new Unavailable({ message: "The database is unavailable" })) : memory.markOutboxSent(claimed)
+      })
+      yield* Effect.gen(function* () {
+        const tenantId = yield* setup("alice@example.com")
+        const first = yield* sendLink(tenantId, "alice@example.com")
+        const pass = yield* Effect.fork(deliverDue())
+        yield* peer.waitFor(1)
+        // Written while the first one's outcome is unknown: it waits behind it.
+        const second = yield* sendLink(tenantId, "alice@example.com")
+        expect(yield* memory.claimOutbox(0, 30_000, 10)).toHaveLength(0)
+        for (const waitMillis of [500, 1_000]) {
+          const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+          yield* until(`the next try waits ${waitMillis} ms`, Effect.map(TestClock.sleeps(), Chunk.some((at) => at === now + waitMillis)))
+          yield* TestClock.adjust(Duration.millis(waitMillis))
+        }
+        expect(yield* Fiber.join(pass)).toMatchObject({ claimed: 1, sent: 1 })
+        expect(yield* outboxRow(first.id)).toMatchObject({ status: "sent", attempts: 1 })
+        expect(yield* deliverDue()).toMatchObject({ claimed: 1, sent: 1 })
+        const received = yield* peer.waitFor(2)
+        expect(decodedBody(received[1]!.raw)).toContain(second.link)
+      }).pipe(Effect.provide(Layer.mergeAll(services(flaky), layerSmtp({ url: peer.url, from }), logs.layer)))
+      expect(logs.lines.filter((line) => line.includes("the outcome could not be recorded, trying again"))).toHaveLength(2)
+    }))
+})
+
+describe("leases that could not be renewed", () => {
+  it.scoped("a message whose lease lapsed while it waited is not started: another worker has it", () =>
+    Effect.gen(function* () {
+      const peer = yield* smtpPeer()
+      yield* peer.setMode("hold")
+      const logs = captureLogs()
+      const memory = makeMemoryStorage()
+      // The database refuses the renewals (it is unreachable for them).
+      const noRenewals = Layer.succeed(Storage, {
+        ...memory,
+        renewOutboxLeases: () => Effect.fail(new Unavailable({ message: "The database is unavailable" }))
+      })
+      yield* Effect.gen(function* () {
+        const tenantId = yield* setup("alice@example.com", "bob@example.com")
+        yield* sendLink(tenantId, "alice@example.com")
+        const bob = yield* sendLink(tenantId, "bob@example.com")
+        const pass = yield* Effect.fork(deliverDue({ lease: "30 seconds", concurrency: 1 }))
+        yield* peer.waitForData(1)
+        yield* TestClock.adjust("31 seconds")
+        // Both leases lapsed: another worker takes both.
+        expect(yield* memory.claimOutbox(31_000, 30_000, 10)).toHaveLength(2)
+        yield* peer.releaseHeld
+        expect(yield* Fiber.join(pass)).toMatchObject({ claimed: 2, sent: 1 })
+        expect(peer.received()).toHaveLength(1)
+        // The other worker's claim of bob's message is intact.
+        expect(yield* outboxRow(bob.id)).toMatchObject({ status: "pending", attempts: 2, leaseUntil: 61_000 })
+      }).pipe(Effect.provide(Layer.mergeAll(services(noRenewals), layerSmtp({ url: peer.url, from }), logs.layer)))
+      expect(logs.lines.filter((line) => line.includes("leases could not be renewed")).length).toBeGreaterThan(0)
+      expect(logs.lines.some((line) => line.includes("not started, its lease was lost"))).toBe(true)
+      expect(logs.lines.some((line) => line.includes("sent after its lease lapsed"))).toBe(true)
     }))
 })

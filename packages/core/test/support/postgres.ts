@@ -84,9 +84,21 @@ export interface TestDatabase {
   ) => Promise<ReadonlyArray<R>>
   /** A connection of its own (e.g. to hold a lock in a transaction); the caller ends it. */
   readonly connect: () => Promise<Pg.Client>
-  /** Empties the storage tables, if they exist (keeps the schema and the record of migrations). */
+  /** Empties the storage tables that exist (keeps the schema and the record of migrations). */
   readonly truncate: () => Promise<void>
 }
+
+/** Every table of the storage schema but the record of migrations. */
+const storageTables = [
+  "tenants",
+  "access_tokens",
+  "users",
+  "magic_links",
+  "deleted_user_links",
+  "user_totp",
+  "outbox",
+  "keyring_check"
+]
 
 const useTestDatabase = (): TestDatabase => {
   let database: CreatedDatabase | undefined
@@ -120,12 +132,12 @@ const useTestDatabase = (): TestDatabase => {
       return client
     },
     truncate: async () => {
-      // Nothing to empty before the first storage layer has migrated the database.
-      await current().pool.query(`DO $$ BEGIN
-        IF to_regclass('tenants') IS NOT NULL THEN
-          TRUNCATE tenants, access_tokens, users, magic_links, user_totp, outbox;
-        END IF;
-      END $$`)
+      // Only the tables that exist: none before the first storage layer has migrated the database.
+      const { rows } = await current().pool.query<{ names: string | null }>(
+        `SELECT string_agg(quote_ident(t), ', ') AS names FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NOT NULL`,
+        [storageTables]
+      )
+      if (rows[0]?.names) await current().pool.query(`TRUNCATE ${rows[0].names}`)
     }
   }
 }

@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { lockoutEnd, lockoutMillis, maxLockoutLevel } from "../lockout.js"
 import type {
   AccessTokenRecord,
   OutboxRecord,
@@ -24,19 +25,24 @@ interface LinkRow {
   readonly createdAt: number
   readonly expiresAt: number
   consumedAt: number | undefined
-  revoked: "replaced" | "email-changed" | "user-deleted" | undefined
+  revoked: "replaced" | "email-changed" | undefined
 }
 
 interface TotpRow {
   confirmedSecret: string | undefined
   pendingSecret: string | undefined
+  pendingSince: number | undefined
   lastStep: number | undefined
   failures: number
   lastFailureAt: number | undefined
+  lockouts: number
+  lockedUntil: number | undefined
 }
 
 interface OutboxRow {
   record: OutboxRecord
+  /** The order of writing: a user's messages are delivered in it. */
+  readonly seq: number
 }
 
 const key = (tenantId: string, userId: string) => `${tenantId}\u0000${userId}`
@@ -50,8 +56,12 @@ export const makeMemoryStorage = (): StorageService => {
   const tokens = new Map<string, AccessTokenRecord & { revokedAt: number | undefined }>()
   const users = new Map<string, UserRecord>()
   const links = new Map<string, LinkRow>()
+  // The hashes of the live links of deleted users, until they expire (see deleteUser).
+  const deletedUserLinks = new Map<string, { readonly tenantId: string; readonly expiresAt: number }>()
   const totp = new Map<string, TotpRow>()
   const outbox = new Map<string, OutboxRow>()
+  let outboxSeq = 0
+  let keyCheck: string | undefined
 
   const revokeUnused = (tenantId: string, userId: string, reason: LinkRow["revoked"]) => {
     for (const link of links.values()) {
@@ -63,9 +73,15 @@ export const makeMemoryStorage = (): StorageService => {
   const totpRecord = (row: TotpRow): TotpRecord => ({
     confirmedSecret: row.confirmedSecret,
     pendingSecret: row.pendingSecret,
+    pendingSince: row.pendingSince,
     lastStep: row.lastStep,
-    failures: row.failures
+    failures: row.failures,
+    lockouts: row.lockouts,
+    lockedUntil: row.lockedUntil
   })
+  const sameUser = (a: OutboxRecord, b: OutboxRecord) => a.tenantId === b.tenantId && a.userId === b.userId
+  const hasNewer = (row: OutboxRow) =>
+    [...outbox.values()].some((other) => sameUser(other.record, row.record) && other.seq > row.seq)
   const activeToken = (tokenId: string) => {
     const t = tokens.get(tokenId)
     if (!t || t.revokedAt !== undefined) return undefined
@@ -74,11 +90,11 @@ export const makeMemoryStorage = (): StorageService => {
   }
 
   // Changes a message only while the claim still holds its lease.
-  const update = (claimed: OutboxRecord, change: (record: OutboxRecord) => OutboxRecord) =>
+  const update = (claimed: OutboxRecord, change: (record: OutboxRecord, row: OutboxRow) => OutboxRecord) =>
     Effect.sync(() => {
       const row = outbox.get(claimed.id)
       if (!row || row.record.leaseUntil !== claimed.leaseUntil) return false
-      row.record = change(row.record)
+      row.record = change(row.record, row)
       return true
     })
 
@@ -145,13 +161,17 @@ export const makeMemoryStorage = (): StorageService => {
         users.set(k, updated)
         return Option.some(updated)
       }),
-    deleteUser: (tenantId, userId) =>
+    deleteUser: (tenantId, userId, now) =>
       Effect.sync(() => {
         const k = key(tenantId, userId)
         if (!users.delete(k)) return false
         totp.delete(k)
-        for (const link of links.values()) {
-          if (link.tenantId === tenantId && link.userId === userId && !link.consumedAt) link.revoked = "user-deleted"
+        for (const [hash, link] of links) {
+          if (link.tenantId !== tenantId || link.userId !== userId) continue
+          if (link.consumedAt === undefined && !link.revoked && link.expiresAt > now) {
+            deletedUserLinks.set(hash, { tenantId, expiresAt: link.expiresAt })
+          }
+          links.delete(hash)
         }
         for (const [id, row] of outbox) {
           if (row.record.tenantId === tenantId && row.record.userId === userId) outbox.delete(id)
@@ -170,6 +190,13 @@ export const makeMemoryStorage = (): StorageService => {
           return { _tag: "Throttled", retryAt: recent[recent.length - r.limit]! + r.windowMillis } as const
         }
         revokeUnused(r.tenantId, r.userId, "replaced")
+        // Their messages not handed to a worker would carry dead links: never sent.
+        for (const row of outbox.values()) {
+          const m = row.record
+          if (m.tenantId === r.tenantId && m.userId === r.userId && m.status === "pending" && m.leaseUntil <= r.now) {
+            row.record = { ...m, status: "superseded" }
+          }
+        }
         links.set(r.tokenHash, {
           tenantId: r.tenantId,
           userId: r.userId,
@@ -179,6 +206,7 @@ export const makeMemoryStorage = (): StorageService => {
           revoked: undefined
         })
         outbox.set(r.message.id, {
+          seq: ++outboxSeq,
           record: {
             id: r.message.id,
             tenantId: r.tenantId,
@@ -198,8 +226,11 @@ export const makeMemoryStorage = (): StorageService => {
     consumeMagicLink: (tenantId, tokenHash, now) =>
       Effect.sync(() => {
         const link = links.get(tokenHash)
-        if (!link || link.tenantId !== tenantId) return { _tag: "Invalid" } as const
-        if (link.revoked === "user-deleted") return { _tag: "UserDeleted" } as const
+        if (!link || link.tenantId !== tenantId) {
+          return deletedUserLinks.get(tokenHash)?.tenantId === tenantId
+            ? ({ _tag: "UserDeleted" } as const)
+            : ({ _tag: "Invalid" } as const)
+        }
         if (link.consumedAt !== undefined || link.revoked || link.expiresAt <= now) return { _tag: "Invalid" } as const
         link.consumedAt = now
         return { _tag: "Consumed", userId: link.userId } as const
@@ -207,19 +238,27 @@ export const makeMemoryStorage = (): StorageService => {
 
     getTotp: (tenantId, userId) =>
       Effect.sync(() => Option.map(Option.fromNullable(totp.get(key(tenantId, userId))), totpRecord)),
-    setPendingTotp: (tenantId, userId, sealed) =>
+    setPendingTotp: (tenantId, userId, sealed, now) =>
       Effect.sync(() => {
         const k = key(tenantId, userId)
+        if (!users.has(k)) return false
         const row = totp.get(k)
-        if (row) row.pendingSecret = sealed
-        else
+        if (row) {
+          row.pendingSecret = sealed
+          row.pendingSince = now
+        } else {
           totp.set(k, {
             confirmedSecret: undefined,
             pendingSecret: sealed,
+            pendingSince: now,
             lastStep: undefined,
             failures: 0,
-            lastFailureAt: undefined
+            lastFailureAt: undefined,
+            lockouts: 0,
+            lockedUntil: undefined
           })
+        }
+        return true
       }),
     disableTotp: (tenantId, userId) =>
       Effect.sync(() => {
@@ -227,17 +266,28 @@ export const makeMemoryStorage = (): StorageService => {
         if (row) {
           row.confirmedSecret = undefined
           row.pendingSecret = undefined
+          row.pendingSince = undefined
         }
       }),
-    beginTotpAttempt: (tenantId, userId, now, { backoffMillis, limit }) =>
+    beginTotpAttempt: (tenantId, userId, now, policy) =>
       Effect.sync(() => {
         const row = totp.get(key(tenantId, userId))
         if (!row) return { _tag: "Missing" } as const
-        if (row.failures >= limit && row.lastFailureAt !== undefined && row.lastFailureAt > now - backoffMillis) {
-          return { _tag: "Locked", retryAt: row.lastFailureAt + backoffMillis } as const
-        }
-        row.failures = row.failures >= limit ? 1 : row.failures + 1
+        const lockedUntil = lockoutEnd(row, policy)
+        if (lockedUntil !== undefined && lockedUntil > now) return { _tag: "Locked", retryAt: lockedUntil } as const
+        row.failures = row.failures >= policy.limit ? 1 : row.failures + 1
         row.lastFailureAt = now
+        if (row.failures >= policy.limit) {
+          // This attempt starts a lock-out (a right code ends it at once): longer when it follows
+          // the previous one closely.
+          const follows = row.lockedUntil !== undefined && row.lockedUntil > now - policy.escalationWindowMillis
+          row.lockouts = follows ? Math.min(row.lockouts + 1, maxLockoutLevel(policy)) : 1
+          row.lockedUntil = now + lockoutMillis(row.lockouts, policy)
+        }
+        if (row.pendingSince !== undefined && row.pendingSince <= now - policy.enrolmentLifetimeMillis) {
+          row.pendingSecret = undefined
+          row.pendingSince = undefined
+        }
         return { _tag: "Allowed", totp: totpRecord(row) } as const
       }),
     acceptTotpStep: ({ kind, secret, step, tenantId, userId }) =>
@@ -249,40 +299,108 @@ export const makeMemoryStorage = (): StorageService => {
         if (kind === "pending") {
           row.confirmedSecret = row.pendingSecret
           row.pendingSecret = undefined
+          row.pendingSince = undefined
         }
         row.lastStep = step
         row.failures = 0
         row.lastFailureAt = undefined
+        row.lockouts = 0
+        row.lockedUntil = undefined
+        return true
+      }),
+    sampleTotpSecret: Effect.sync(() => {
+      for (const [k, row] of totp) {
+        const sealed = row.confirmedSecret ?? row.pendingSecret
+        if (sealed === undefined) continue
+        const separator = k.indexOf("\u0000")
+        return Option.some({ tenantId: k.slice(0, separator), userId: k.slice(separator + 1), sealed })
+      }
+      return Option.none()
+    }),
+
+    getKeyCheck: Effect.sync(() => Option.fromNullable(keyCheck)),
+    insertKeyCheck: (sealed) =>
+      Effect.sync(() => {
+        if (keyCheck !== undefined) return false
+        keyCheck = sealed
+        return true
+      }),
+    replaceKeyCheck: (previous, next) =>
+      Effect.sync(() => {
+        if (keyCheck !== previous) return false
+        keyCheck = next
         return true
       }),
 
     claimOutbox: (now, leaseMillis, limit) =>
       Effect.sync(() => {
-        const due = [...outbox.values()]
-          .filter((row) => row.record.status === "pending" && row.record.nextAttemptAt <= now && row.record.leaseUntil <= now)
-          .sort((a, b) => a.record.nextAttemptAt - b.record.nextAttemptAt)
+        const pending = [...outbox.values()].filter((row) => row.record.status === "pending")
+        const due = pending
+          .filter(
+            (row) =>
+              row.record.nextAttemptAt <= now &&
+              row.record.leaseUntil <= now &&
+              !pending.some((older) => sameUser(older.record, row.record) && older.seq < row.seq)
+          )
+          .sort((a, b) => a.record.nextAttemptAt - b.record.nextAttemptAt || a.seq - b.seq)
           .slice(0, limit)
         for (const row of due) {
           row.record = { ...row.record, attempts: row.record.attempts + 1, leaseUntil: now + leaseMillis }
         }
         return due.map((row) => row.record)
       }),
+    renewOutboxLeases: (claimed, leaseUntil) =>
+      Effect.sync(() =>
+        claimed.flatMap((c) => {
+          const row = outbox.get(c.id)
+          if (!row || row.record.status !== "pending" || row.record.leaseUntil !== c.leaseUntil) return []
+          row.record = { ...row.record, leaseUntil }
+          return [c.id]
+        })
+      ),
     markOutboxSent: (c) => update(c, (r) => ({ ...r, status: "sent", lastError: undefined })),
     retryOutbox: (c, nextAttemptAt, error) =>
-      update(c, (r) => ({ ...r, nextAttemptAt, lastError: error, leaseUntil: 0 })),
+      update(c, (r, row) => ({
+        ...r,
+        status: hasNewer(row) ? "superseded" : r.status,
+        nextAttemptAt,
+        lastError: error,
+        leaseUntil: 0
+      })),
     finishOutbox: (c, status, error) => update(c, (r) => ({ ...r, status, lastError: error })),
-    releaseOutbox: (c) => update(c, (r) => ({ ...r, attempts: r.attempts - 1, leaseUntil: 0 })),
+    releaseOutbox: (c) =>
+      update(c, (r, row) => ({
+        ...r,
+        status: hasNewer(row) ? "superseded" : r.status,
+        attempts: r.attempts - 1,
+        leaseUntil: 0
+      })),
     listOutbox: (limit) =>
       Effect.sync(() =>
         [...outbox.values()]
-          .map((row) => row.record)
-          .sort((a, b) => b.createdAt - a.createdAt)
+          .sort((a, b) => b.record.createdAt - a.record.createdAt || b.seq - a.seq)
           .slice(0, limit)
+          .map((row) => row.record)
       ),
 
-    purge: (before) =>
+    purge: (before, enrolmentsBefore) =>
       Effect.sync(() => {
         let n = 0
+        for (const [hash, link] of deletedUserLinks) {
+          if (link.expiresAt < before) {
+            deletedUserLinks.delete(hash)
+            n++
+          }
+        }
+        if (enrolmentsBefore !== undefined) {
+          for (const row of totp.values()) {
+            if (row.pendingSince !== undefined && row.pendingSince < enrolmentsBefore) {
+              row.pendingSecret = undefined
+              row.pendingSince = undefined
+              n++
+            }
+          }
+        }
         for (const [hash, link] of links) {
           if (link.expiresAt < before && link.createdAt < before) {
             links.delete(hash)

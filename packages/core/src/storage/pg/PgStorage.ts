@@ -28,7 +28,8 @@ import type * as Scope from "effect/Scope"
 import type { ConnectionOptions } from "node:tls"
 import * as Pg from "pg"
 import { Unavailable } from "../../domain/errors.js"
-import type { StorageService } from "../Storage.js"
+import { lockoutEnd, maxLockoutLevel } from "../lockout.js"
+import type { OutboxRecord, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
 import type { PgStorageOptions } from "./options.js"
@@ -266,14 +267,25 @@ export const migrate = (sql: SqlClient): Effect.Effect<number, SqlError> =>
 const first = <A, B>(rows: ReadonlyArray<A>, f: (a: A) => B): Option.Option<B> =>
   rows.length > 0 ? Option.some(f(rows[0]!)) : Option.none()
 
+/** Claims by their current lease (the ids of each), for statements fenced on one lease value. */
+const leaseGroups = (claimed: ReadonlyArray<OutboxRecord>): Array<[number, Array<string>]> => {
+  const groups = new Map<number, Array<string>>()
+  for (const c of claimed) groups.set(c.leaseUntil, [...(groups.get(c.leaseUntil) ?? []), c.id])
+  return [...groups]
+}
+
 // ---------------------------------------------------------------------------------------------
 // The service. Numbers bound in arithmetic are cast to bigint: PostgreSQL cannot infer the type
 // of `$1 - $2` from two untyped parameters.
 
 const makeService = (sql: SqlClient): StorageService => {
   const transaction = <A>(effect: Effect.Effect<A, SqlError>) => guard(sql.withTransaction(effect))
+  // A newer message of the user revoked this one's link: it is not tried again.
+  const supersededIfNewer = sql`CASE WHEN EXISTS (SELECT 1 FROM outbox newer
+      WHERE newer.tenant_id = outbox.tenant_id AND newer.user_id = outbox.user_id AND newer.seq > outbox.seq)
+    THEN 'superseded' ELSE status END`
 
-  const revokeLinks = (tenantId: string, userId: string, reason: "replaced" | "email-changed" | "user-deleted") =>
+  const revokeLinks = (tenantId: string, userId: string, reason: "replaced" | "email-changed") =>
     sql`UPDATE magic_links SET revoked = ${reason}
         WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND consumed_at IS NULL AND revoked IS NULL`
 
@@ -370,15 +382,21 @@ const makeService = (sql: SqlClient): StorageService => {
           return Option.some(user(after!))
         })
       ),
-    deleteUser: (tenantId, userId) =>
+    // The user's row is locked first, so that a send committed meanwhile is seen by the copy of
+    // its live links; its TOTP state, links and messages go with it (ON DELETE CASCADE), and an
+    // enrolment waiting on the row (setPendingTotp) then finds no user.
+    deleteUser: (tenantId, userId, now) =>
       transaction(
         Effect.gen(function* () {
-          const deleted = yield* sql`DELETE FROM users WHERE tenant_id = ${tenantId} AND user_id = ${userId}
-            RETURNING user_id`
-          if (deleted.length === 0) return false
-          yield* sql`DELETE FROM user_totp WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
-          yield* sql`DELETE FROM outbox WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
-          yield* revokeLinks(tenantId, userId, "user-deleted")
+          const [locked] = yield* sql`SELECT user_id FROM users
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR UPDATE`
+          if (!locked) return false
+          yield* sql`INSERT INTO deleted_user_links (token_hash, tenant_id, expires_at)
+            SELECT token_hash, tenant_id, expires_at FROM magic_links
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId}
+              AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ${now}
+            ON CONFLICT DO NOTHING`
+          yield* sql`DELETE FROM users WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
           return true
         })
       ),
@@ -400,8 +418,14 @@ const makeService = (sql: SqlClient): StorageService => {
             return { _tag: "Throttled", retryAt: recent[recent.length - r.limit]!.created_at + r.windowMillis } as const
           }
           yield* revokeLinks(r.tenantId, r.userId, "replaced")
+          // Their messages that no worker holds a lease on; one being delivered finishes first.
+          yield* sql`UPDATE outbox SET status = 'superseded'
+            WHERE tenant_id = ${r.tenantId} AND user_id = ${r.userId} AND status = 'pending'
+              AND lease_until <= ${r.now}`
           yield* sql`INSERT INTO magic_links (token_hash, tenant_id, user_id, created_at, expires_at)
             VALUES (${r.tokenHash}, ${r.tenantId}, ${r.userId}, ${r.now}, ${r.expiresAt})`
+          // seq from the sequence: under the user's row lock, so a user's messages are numbered
+          // in the order they were written.
           yield* sql`INSERT INTO outbox (id, tenant_id, user_id, sealed, created_at, expires_at, next_attempt_at)
             VALUES (${r.message.id}, ${r.tenantId}, ${r.userId}, ${r.message.sealed}, ${r.now}, ${r.expiresAt}, ${r.now})`
           return { _tag: "Issued" } as const
@@ -418,9 +442,9 @@ const makeService = (sql: SqlClient): StorageService => {
             RETURNING user_id`
           if (consumed) return { _tag: "Consumed", userId: consumed.user_id } as const
           // Only on the failure path: tell a deleted user's link from an invalid one.
-          const [link] = yield* sql<{ revoked: string | null }>`SELECT revoked FROM magic_links
+          const deleted = yield* sql`SELECT 1 FROM deleted_user_links
             WHERE token_hash = ${tokenHash} AND tenant_id = ${tenantId}`
-          return link?.revoked === "user-deleted" ? ({ _tag: "UserDeleted" } as const) : ({ _tag: "Invalid" } as const)
+          return deleted.length > 0 ? ({ _tag: "UserDeleted" } as const) : ({ _tag: "Invalid" } as const)
         })
       ),
 
@@ -431,31 +455,63 @@ const makeService = (sql: SqlClient): StorageService => {
           (rows) => first(rows, totp)
         )
       ),
-    setPendingTotp: (tenantId, userId, sealed) =>
+    // Only for a user that exists, in one statement: the user's row is share-locked first, so a
+    // deletion in progress is waited for (and then there is no row: nothing is written), and a
+    // deletion that comes later waits for this one and deletes the secret with the user.
+    setPendingTotp: (tenantId, userId, sealed, now) =>
       guard(
-        sql`INSERT INTO user_totp (tenant_id, user_id, pending_secret) VALUES (${tenantId}, ${userId}, ${sealed})
-            ON CONFLICT (tenant_id, user_id) DO UPDATE SET pending_secret = excluded.pending_secret`.pipe(Effect.asVoid)
+        Effect.map(
+          sql`WITH u AS (SELECT tenant_id, user_id FROM users
+                         WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR KEY SHARE)
+              INSERT INTO user_totp (tenant_id, user_id, pending_secret, pending_since)
+              SELECT tenant_id, user_id, ${sealed}, ${now} FROM u
+              ON CONFLICT (tenant_id, user_id) DO UPDATE
+                SET pending_secret = excluded.pending_secret, pending_since = excluded.pending_since
+              RETURNING user_id`,
+          (rows) => rows.length === 1
+        )
       ),
     disableTotp: (tenantId, userId) =>
       guard(
-        sql`UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL
+        sql`UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL, pending_since = NULL
             WHERE tenant_id = ${tenantId} AND user_id = ${userId}`.pipe(Effect.asVoid)
       ),
     // Counts the attempt before the comparison, in one statement; refuses it (no row) while
     // locked out. Concurrent attempts queue on the row lock and each sees the others' counts.
-    beginTotpAttempt: (tenantId, userId, now, { backoffMillis, limit }) =>
+    // Every SET expression reads the row as it was. The attempt that reaches the limit starts a
+    // lock-out: of the next level when the previous one ended within the escalation window, else
+    // of level 1; lockout.ts has the same rules (and the reason for the version 1 fallback in the
+    // WHERE).
+    beginTotpAttempt: (tenantId, userId, now, policy) =>
       guard(
         Effect.gen(function* () {
+          const limit = policy.limit
+          const backoff = policy.backoffMillis
+          const reaches = sql`(CASE WHEN failures >= ${limit} THEN 1 ELSE failures + 1 END) >= ${limit}`
+          const level = sql`(CASE WHEN locked_until > ${now}::bigint - ${policy.escalationWindowMillis}::bigint
+                              THEN least(lockouts + 1, ${maxLockoutLevel(policy)}::integer) ELSE 1 END)`
+          const expired = sql`pending_since <= ${now}::bigint - ${policy.enrolmentLifetimeMillis}::bigint`
           const [counted] = yield* sql<TotpRow>`UPDATE user_totp
-            SET failures = CASE WHEN failures >= ${limit} THEN 1 ELSE failures + 1 END, last_failure_at = ${now}
+            SET failures = CASE WHEN failures >= ${limit} THEN 1 ELSE failures + 1 END,
+                last_failure_at = ${now},
+                lockouts = CASE WHEN ${reaches} THEN ${level} ELSE lockouts END,
+                locked_until = CASE WHEN ${reaches}
+                  THEN ${now}::bigint + least(${policy.maxBackoffMillis}::bigint, ${backoff}::bigint << (${level} - 1))
+                  ELSE locked_until END,
+                pending_secret = CASE WHEN ${expired} THEN NULL ELSE pending_secret END,
+                pending_since = CASE WHEN ${expired} THEN NULL ELSE pending_since END
             WHERE tenant_id = ${tenantId} AND user_id = ${userId}
-              AND NOT (failures >= ${limit} AND last_failure_at > ${now}::bigint - ${backoffMillis}::bigint)
+              AND coalesce(locked_until, CASE WHEN failures >= ${limit} THEN last_failure_at + ${backoff}::bigint END, 0)
+                  <= ${now}::bigint
             RETURNING *`
           if (counted) return { _tag: "Allowed", totp: totp(counted) } as const
           const [row] = yield* sql<TotpRow>`SELECT * FROM user_totp WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
-          return row && row.last_failure_at !== null
-            ? ({ _tag: "Locked", retryAt: row.last_failure_at + backoffMillis } as const)
-            : ({ _tag: "Missing" } as const)
+          if (!row) return { _tag: "Missing" } as const
+          const lockedUntil = lockoutEnd(
+            { failures: row.failures, lastFailureAt: row.last_failure_at ?? undefined, lockedUntil: row.locked_until ?? undefined },
+            policy
+          )
+          return { _tag: "Locked", retryAt: lockedUntil ?? now } as const
         })
       ),
     // Only a step after the last accepted one, and only for the secret the attempt read: of two
@@ -464,32 +520,80 @@ const makeService = (sql: SqlClient): StorageService => {
       guard(
         Effect.map(
           kind === "confirmed"
-            ? sql`UPDATE user_totp SET last_step = ${step}, failures = 0, last_failure_at = NULL
+            ? sql`UPDATE user_totp SET last_step = ${step}, failures = 0, last_failure_at = NULL,
+                    lockouts = 0, locked_until = NULL
                   WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND confirmed_secret = ${secret}
                     AND (last_step IS NULL OR last_step < ${step})
                   RETURNING user_id`
-            : sql`UPDATE user_totp SET confirmed_secret = pending_secret, pending_secret = NULL,
-                    last_step = ${step}, failures = 0, last_failure_at = NULL
+            : sql`UPDATE user_totp SET confirmed_secret = pending_secret, pending_secret = NULL, pending_since = NULL,
+                    last_step = ${step}, failures = 0, last_failure_at = NULL, lockouts = 0, locked_until = NULL
                   WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND pending_secret = ${secret}
                     AND (last_step IS NULL OR last_step < ${step})
                   RETURNING user_id`,
           (rows) => rows.length === 1
         )
       ),
+    sampleTotpSecret: guard(
+      Effect.map(
+        sql<{ tenant_id: string; user_id: string; sealed: string }>`
+          SELECT tenant_id, user_id, coalesce(confirmed_secret, pending_secret) AS sealed FROM user_totp
+          WHERE coalesce(confirmed_secret, pending_secret) IS NOT NULL LIMIT 1`,
+        (rows) => first(rows, (r) => ({ tenantId: r.tenant_id, userId: r.user_id, sealed: r.sealed }))
+      )
+    ),
+
+    getKeyCheck: guard(
+      Effect.map(sql<{ sealed: string }>`SELECT sealed FROM keyring_check WHERE id = 1`, (rows) =>
+        first(rows, (r) => r.sealed)
+      )
+    ),
+    // Replicas starting at once: one inserts, the others find it there.
+    insertKeyCheck: (sealed) =>
+      guard(
+        Effect.map(
+          sql`INSERT INTO keyring_check (id, sealed) VALUES (1, ${sealed}) ON CONFLICT DO NOTHING RETURNING id`,
+          (rows) => rows.length === 1
+        )
+      ),
+    replaceKeyCheck: (previous, next) =>
+      guard(
+        Effect.map(
+          sql`UPDATE keyring_check SET sealed = ${next} WHERE id = 1 AND sealed = ${previous} RETURNING id`,
+          (rows) => rows.length === 1
+        )
+      ),
 
     // Workers on every replica: rows another worker is leasing right now are skipped, and a row
-    // leased and committed meanwhile is re-checked (`lease_until <= now`) and left out.
+    // leased and committed meanwhile is re-checked (`lease_until <= now`) and left out. A message
+    // waits while an older one of its user is pending (due later, or leased, maybe by another
+    // replica): a message's status only ever leaves 'pending', so a stale view of the older one
+    // can only hold the newer back for a pass, never let it overtake.
     claimOutbox: (now, leaseMillis, limit) =>
       guard(
         Effect.map(
           sql<OutboxRow>`UPDATE outbox SET lease_until = ${now + leaseMillis}, attempts = attempts + 1
             WHERE id IN (
-              SELECT id FROM outbox
+              SELECT id FROM outbox o
               WHERE status = 'pending' AND next_attempt_at <= ${now} AND lease_until <= ${now}
-              ORDER BY next_attempt_at LIMIT ${limit}
+                AND NOT EXISTS (SELECT 1 FROM outbox older
+                                WHERE older.tenant_id = o.tenant_id AND older.user_id = o.user_id
+                                  AND older.status = 'pending' AND older.seq < o.seq)
+              ORDER BY next_attempt_at, seq LIMIT ${limit}
               FOR UPDATE SKIP LOCKED)
             RETURNING *`,
           (rows) => rows.map(outbox).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt)
+        )
+      ),
+    // Claims of one pass share their lease, so this is usually one statement.
+    renewOutboxLeases: (claimed, leaseUntil) =>
+      guard(
+        Effect.map(
+          Effect.forEach(leaseGroups(claimed), ([current, ids]) =>
+            sql<{ id: string }>`UPDATE outbox SET lease_until = ${leaseUntil}
+              WHERE id IN ${sql.in(ids)} AND lease_until = ${current} AND status = 'pending'
+              RETURNING id`
+          ),
+          (groups) => groups.flat().map((r) => r.id)
         )
       ),
     markOutboxSent: (c) =>
@@ -503,7 +607,8 @@ const makeService = (sql: SqlClient): StorageService => {
     retryOutbox: (c, nextAttemptAt, error) =>
       guard(
         Effect.map(
-          sql`UPDATE outbox SET next_attempt_at = ${nextAttemptAt}, last_error = ${error}, lease_until = 0
+          sql`UPDATE outbox SET status = ${supersededIfNewer}, next_attempt_at = ${nextAttemptAt},
+                last_error = ${error}, lease_until = 0
               WHERE id = ${c.id} AND lease_until = ${c.leaseUntil} RETURNING id`,
           (rows) => rows.length === 1
         )
@@ -519,26 +624,31 @@ const makeService = (sql: SqlClient): StorageService => {
     releaseOutbox: (c) =>
       guard(
         Effect.map(
-          sql`UPDATE outbox SET lease_until = 0, attempts = attempts - 1
+          sql`UPDATE outbox SET status = ${supersededIfNewer}, lease_until = 0, attempts = attempts - 1
               WHERE id = ${c.id} AND lease_until = ${c.leaseUntil} RETURNING id`,
           (rows) => rows.length === 1
         )
       ),
     listOutbox: (limit) =>
       guard(
-        Effect.map(sql<OutboxRow>`SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ${limit}`, (rows) =>
+        Effect.map(sql<OutboxRow>`SELECT * FROM outbox ORDER BY created_at DESC, seq DESC LIMIT ${limit}`, (rows) =>
           rows.map(outbox)
         )
       ),
 
-    // One statement: both deletions or neither.
-    purge: (before) =>
+    // One statement: every deletion or none.
+    purge: (before, enrolmentsBefore) =>
       guard(
         Effect.map(
           sql<{ n: number }>`
             WITH links AS (DELETE FROM magic_links WHERE expires_at < ${before} AND created_at < ${before} RETURNING 1),
-                 messages AS (DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ${before} RETURNING 1)
-            SELECT (SELECT count(*) FROM links) + (SELECT count(*) FROM messages) AS n`,
+                 deleted AS (DELETE FROM deleted_user_links WHERE expires_at < ${before} RETURNING 1),
+                 messages AS (DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ${before} RETURNING 1),
+                 enrolments AS (UPDATE user_totp SET pending_secret = NULL, pending_since = NULL
+                                WHERE ${enrolmentsBefore === undefined ? sql`false` : sql`pending_since < ${enrolmentsBefore}`}
+                                RETURNING 1)
+            SELECT (SELECT count(*) FROM links) + (SELECT count(*) FROM deleted) + (SELECT count(*) FROM messages)
+                 + (SELECT count(*) FROM enrolments) AS n`,
           (rows) => rows[0]!.n
         )
       )

@@ -100,5 +100,80 @@ CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX outbox_by_user ON outbox (tenant_id, user_id);
 CREATE INDEX outbox_by_created ON outbox (created_at);
 `
+  },
+  {
+    version: 2,
+    name: "user-cascade-lockouts-outbox-order-key-check",
+    sql: `
+-- A user's TOTP state, links and messages reference its row with ON DELETE CASCADE: deleting the
+-- user deletes them in its transaction, and nothing can be written for a user that does not exist.
+-- Rows of users that no longer exist (left behind by a TOTP enrolment that raced the user's
+-- deletion) are deleted first.
+
+-- The hashes of the live links of deleted users, kept until they expire so that such a link
+-- answers "user deleted" rather than "invalid". No user id, no address.
+CREATE TABLE deleted_user_links (
+  token_hash text COLLATE "C" PRIMARY KEY,
+  tenant_id  text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL
+);
+INSERT INTO deleted_user_links (token_hash, tenant_id, expires_at)
+  SELECT token_hash, tenant_id, expires_at FROM magic_links WHERE revoked = 'user-deleted';
+
+-- revoked: 'replaced' | 'email-changed'.
+DELETE FROM magic_links l
+  WHERE l.revoked = 'user-deleted'
+     OR NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = l.tenant_id AND u.user_id = l.user_id);
+ALTER TABLE magic_links ADD CONSTRAINT magic_links_user_fkey
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE;
+
+-- pending_since: when the pending secret was written (it lapses after the enrolment lifetime);
+-- pending secrets of before this version count from now. lockouts and locked_until: the
+-- escalating back-off (the lock-outs in a row, the end of the last one).
+DELETE FROM user_totp t
+  WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.tenant_id AND u.user_id = t.user_id);
+ALTER TABLE user_totp
+  ADD COLUMN pending_since bigint,
+  ADD COLUMN lockouts integer NOT NULL DEFAULT 0,
+  ADD COLUMN locked_until bigint,
+  ADD CONSTRAINT user_totp_user_fkey
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE;
+UPDATE user_totp SET pending_since = (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+  WHERE pending_secret IS NOT NULL;
+
+-- seq: the order in which messages were written (a user's are delivered in this order). A
+-- sequence default, so that replicas still running the previous version can write messages
+-- during a rolling upgrade. status 'superseded': a newer link revoked the message's link before
+-- it was delivered.
+DELETE FROM outbox o
+  WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = o.tenant_id AND u.user_id = o.user_id);
+CREATE SEQUENCE outbox_seq;
+ALTER TABLE outbox ADD COLUMN seq bigint;
+UPDATE outbox o SET seq = r.n
+  FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM outbox) r
+  WHERE o.id = r.id;
+SELECT setval('outbox_seq', coalesce((SELECT max(seq) FROM outbox), 0) + 1, false);
+ALTER TABLE outbox
+  ALTER COLUMN seq SET DEFAULT nextval('outbox_seq'),
+  ALTER COLUMN seq SET NOT NULL,
+  DROP CONSTRAINT outbox_status_check,
+  ADD CONSTRAINT outbox_status_check CHECK (status IN ('pending', 'sent', 'expired', 'failed', 'superseded')),
+  ADD CONSTRAINT outbox_user_fkey
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE;
+ALTER SEQUENCE outbox_seq OWNED BY outbox.seq;
+DROP INDEX outbox_by_user;
+CREATE INDEX outbox_by_user ON outbox (tenant_id, user_id, seq);
+-- Messages queued before this version behind a newer one of the same user hold revoked links.
+UPDATE outbox o SET status = 'superseded'
+  WHERE o.status = 'pending'
+    AND EXISTS (SELECT 1 FROM outbox n WHERE n.tenant_id = o.tenant_id AND n.user_id = o.user_id AND n.seq > o.seq);
+
+-- The encryption keyring's check value (one row): sealed under the first key, opened at start, so
+-- that a wrong key stops the start instead of failing every TOTP code.
+CREATE TABLE keyring_check (
+  id     integer PRIMARY KEY CHECK (id = 1),
+  sealed text NOT NULL
+);
+`
   }
 ]

@@ -14,9 +14,10 @@ import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { mkdirSync } from "node:fs"
+import { closeSync, constants as fs, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import { Unavailable } from "../../domain/errors.js"
+import { lockoutEnd, maxLockoutLevel } from "../lockout.js"
 import type { StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
@@ -76,8 +77,18 @@ export const migrate = (db: Database.Database): number => {
     .immediate()
 }
 
+/**
+ * Creates the database file, if missing, readable by its owner only: it holds e-mail addresses.
+ * SQLite gives its -wal and -shm files the mode of the database file, so they are 0600 too. A file
+ * that exists keeps the mode its operator gave it.
+ */
+const createPrivately = (filename: string) => {
+  mkdirSync(dirname(filename), { recursive: true })
+  closeSync(openSync(filename, fs.O_RDWR | fs.O_CREAT, 0o600))
+}
+
 const open = (options: SqliteStorageOptions): Database.Database => {
-  if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true })
+  if (options.filename !== ":memory:") createPrivately(options.filename)
   const db = new Database(options.filename, { timeout: options.busyTimeoutMillis ?? 5000 })
   try {
     db.pragma("journal_mode = WAL")
@@ -127,9 +138,14 @@ const makeService = (db: Database.Database): StorageService => {
   const updateEmail = q<UserRow>(
     "UPDATE users SET email = ? WHERE tenant_id = ? AND user_id = ? RETURNING user_id, email"
   )
+  // Its TOTP state, links and messages go with it (ON DELETE CASCADE).
   const deleteUserRow = q("DELETE FROM users WHERE tenant_id = ? AND user_id = ?")
-  const deleteUserTotp = q("DELETE FROM user_totp WHERE tenant_id = ? AND user_id = ?")
-  const deleteUserOutbox = q("DELETE FROM outbox WHERE tenant_id = ? AND user_id = ?")
+  const keepDeletedUserLinks = q(
+    `INSERT INTO deleted_user_links (token_hash, tenant_id, expires_at)
+     SELECT token_hash, tenant_id, expires_at FROM magic_links
+     WHERE tenant_id = ? AND user_id = ? AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ?
+     ON CONFLICT DO NOTHING`
+  )
   const revokeLinks = q(
     `UPDATE magic_links SET revoked = ?
      WHERE tenant_id = ? AND user_id = ? AND consumed_at IS NULL AND revoked IS NULL`
@@ -142,9 +158,14 @@ const makeService = (db: Database.Database): StorageService => {
   const insertLink = q(
     "INSERT INTO magic_links (token_hash, tenant_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
   )
+  // Messages no worker holds a lease on; one being delivered finishes first (see claim).
+  const supersedeMessages = q(
+    `UPDATE outbox SET status = 'superseded'
+     WHERE tenant_id = ? AND user_id = ? AND status = 'pending' AND lease_until <= ?`
+  )
   const insertMessage = q(
-    `INSERT INTO outbox (id, tenant_id, user_id, sealed, created_at, expires_at, next_attempt_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`
+    `INSERT INTO outbox (id, tenant_id, user_id, seq, sealed, created_at, expires_at, next_attempt_at)
+     VALUES (?, ?, ?, coalesce((SELECT max(seq) FROM outbox), 0) + 1, ?, ?, ?, ?)`
   )
   // The single statement that makes a link single-use: of concurrent consumers, one updates it.
   const consumeLink = q<{ user_id: string }>(
@@ -152,55 +173,99 @@ const makeService = (db: Database.Database): StorageService => {
      WHERE token_hash = ? AND tenant_id = ? AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ?
      RETURNING user_id`
   )
-  const linkRevocation = q<{ revoked: string | null }>(
-    "SELECT revoked FROM magic_links WHERE token_hash = ? AND tenant_id = ?"
-  )
+  const deletedUserLink = q("SELECT 1 FROM deleted_user_links WHERE token_hash = ? AND tenant_id = ?")
 
   const selectTotp = q<TotpRow>("SELECT * FROM user_totp WHERE tenant_id = ? AND user_id = ?")
+  // Only for a user that exists: the check and the write are one statement of one transaction.
   const upsertPending = q(
-    `INSERT INTO user_totp (tenant_id, user_id, pending_secret) VALUES (?, ?, ?)
-     ON CONFLICT (tenant_id, user_id) DO UPDATE SET pending_secret = excluded.pending_secret`
+    `INSERT INTO user_totp (tenant_id, user_id, pending_secret, pending_since)
+     SELECT tenant_id, user_id, @sealed, @now FROM users WHERE tenant_id = @tenantId AND user_id = @userId
+     ON CONFLICT (tenant_id, user_id) DO UPDATE
+       SET pending_secret = excluded.pending_secret, pending_since = excluded.pending_since`
   )
   const clearTotp = q(
-    "UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL WHERE tenant_id = ? AND user_id = ?"
+    `UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL, pending_since = NULL
+     WHERE tenant_id = ? AND user_id = ?`
   )
-  // Counts the attempt before the comparison; refuses it (no row) while locked out.
+  // Counts the attempt before the comparison; refuses it (no row) while locked out. Every SET
+  // expression reads the row as it was. The attempt that reaches the limit starts a lock-out:
+  // of the next level when the previous one ended within the escalation window, else of level 1;
+  // lockout.ts has the same rules (and the reason for the version 1 fallback in the WHERE).
   const countAttempt = q<TotpRow>(
     `UPDATE user_totp
-     SET failures = CASE WHEN failures >= @limit THEN 1 ELSE failures + 1 END, last_failure_at = @now
+     SET failures = CASE WHEN failures >= @limit THEN 1 ELSE failures + 1 END,
+         last_failure_at = @now,
+         lockouts = CASE
+           WHEN (CASE WHEN failures >= @limit THEN 1 ELSE failures + 1 END) < @limit THEN lockouts
+           WHEN locked_until > @now - @window THEN min(lockouts + 1, @maxLevel)
+           ELSE 1 END,
+         locked_until = CASE
+           WHEN (CASE WHEN failures >= @limit THEN 1 ELSE failures + 1 END) < @limit THEN locked_until
+           ELSE @now + min(@maxBackoff, @backoff << (CASE
+             WHEN locked_until > @now - @window THEN min(lockouts + 1, @maxLevel)
+             ELSE 1 END - 1)) END,
+         pending_secret = CASE WHEN pending_since <= @now - @lifetime THEN NULL ELSE pending_secret END,
+         pending_since = CASE WHEN pending_since <= @now - @lifetime THEN NULL ELSE pending_since END
      WHERE tenant_id = @tenantId AND user_id = @userId
-       AND NOT (failures >= @limit AND last_failure_at > @now - @backoff)
+       AND coalesce(locked_until, CASE WHEN failures >= @limit THEN last_failure_at + @backoff END, 0) <= @now
      RETURNING *`
   )
   const acceptConfirmed = q(
-    `UPDATE user_totp SET last_step = @step, failures = 0, last_failure_at = NULL
+    `UPDATE user_totp SET last_step = @step, failures = 0, last_failure_at = NULL, lockouts = 0, locked_until = NULL
      WHERE tenant_id = @tenantId AND user_id = @userId AND confirmed_secret = @secret
        AND (last_step IS NULL OR last_step < @step)`
   )
   const acceptPending = q(
-    `UPDATE user_totp SET confirmed_secret = pending_secret, pending_secret = NULL,
-       last_step = @step, failures = 0, last_failure_at = NULL
+    `UPDATE user_totp SET confirmed_secret = pending_secret, pending_secret = NULL, pending_since = NULL,
+       last_step = @step, failures = 0, last_failure_at = NULL, lockouts = 0, locked_until = NULL
      WHERE tenant_id = @tenantId AND user_id = @userId AND pending_secret = @secret
        AND (last_step IS NULL OR last_step < @step)`
   )
+  const sampleSecret = q<{ tenant_id: string; user_id: string; sealed: string }>(
+    `SELECT tenant_id, user_id, coalesce(confirmed_secret, pending_secret) AS sealed FROM user_totp
+     WHERE coalesce(confirmed_secret, pending_secret) IS NOT NULL LIMIT 1`
+  )
 
+  const selectKeyCheck = q<{ sealed: string }>("SELECT sealed FROM keyring_check WHERE id = 1")
+  const insertKeyCheck = q("INSERT INTO keyring_check (id, sealed) VALUES (1, ?) ON CONFLICT DO NOTHING")
+  const replaceKeyCheck = q("UPDATE keyring_check SET sealed = ? WHERE id = 1 AND sealed = ?")
+
+  // A message waits while an older one of its user is pending (due later, or leased).
   const claim = q<OutboxRow>(
     `UPDATE outbox SET lease_until = @leaseUntil, attempts = attempts + 1
      WHERE id IN (
-       SELECT id FROM outbox
+       SELECT id FROM outbox o
        WHERE status = 'pending' AND next_attempt_at <= @now AND lease_until <= @now
-       ORDER BY next_attempt_at LIMIT @limit)
+         AND NOT EXISTS (SELECT 1 FROM outbox older
+                         WHERE older.tenant_id = o.tenant_id AND older.user_id = o.user_id
+                           AND older.status = 'pending' AND older.seq < o.seq)
+       ORDER BY next_attempt_at, seq LIMIT @limit)
      RETURNING *`
   )
+  const renew = q(
+    "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until = ? AND status = 'pending'"
+  )
   const markSent = q("UPDATE outbox SET status = 'sent', last_error = NULL WHERE id = ? AND lease_until = ?")
+  // A newer message of the user revoked this one's link: it is not tried again.
+  const supersededIfNewer = `CASE WHEN EXISTS (SELECT 1 FROM outbox newer
+      WHERE newer.tenant_id = outbox.tenant_id AND newer.user_id = outbox.user_id AND newer.seq > outbox.seq)
+    THEN 'superseded' ELSE status END`
   const retry = q(
-    "UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = 0 WHERE id = ? AND lease_until = ?"
+    `UPDATE outbox SET status = ${supersededIfNewer}, next_attempt_at = ?, last_error = ?, lease_until = 0
+     WHERE id = ? AND lease_until = ?`
   )
   const finish = q("UPDATE outbox SET status = ?, last_error = ? WHERE id = ? AND lease_until = ?")
-  const release = q("UPDATE outbox SET lease_until = 0, attempts = attempts - 1 WHERE id = ? AND lease_until = ?")
-  const listMessages = q<OutboxRow>("SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ?")
+  const release = q(
+    `UPDATE outbox SET status = ${supersededIfNewer}, lease_until = 0, attempts = attempts - 1
+     WHERE id = ? AND lease_until = ?`
+  )
+  const listMessages = q<OutboxRow>("SELECT * FROM outbox ORDER BY created_at DESC, seq DESC LIMIT ?")
   const purgeLinks = q("DELETE FROM magic_links WHERE expires_at < ? AND created_at < ?")
+  const purgeDeletedUserLinks = q("DELETE FROM deleted_user_links WHERE expires_at < ?")
   const purgeMessages = q("DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ?")
+  const purgeEnrolments = q(
+    "UPDATE user_totp SET pending_secret = NULL, pending_since = NULL WHERE pending_since < ?"
+  )
 
   return {
     insertTenant: (t) => write(() => insertTenant.run(t.tenantId, t.name, t.callbackUrl, t.createdAt).changes === 1),
@@ -251,12 +316,11 @@ const makeService = (db: Database.Database): StorageService => {
         const r = updateEmail.get(email, tenantId, userId)!
         return Option.some(user(r))
       }),
-    deleteUser: (tenantId, userId) =>
+    deleteUser: (tenantId, userId, now) =>
       write(() => {
-        if (deleteUserRow.run(tenantId, userId).changes === 0) return false
-        deleteUserTotp.run(tenantId, userId)
-        deleteUserOutbox.run(tenantId, userId)
-        revokeLinks.run("user-deleted", tenantId, userId)
+        if (!selectUser.get(tenantId, userId)) return false
+        keepDeletedUserLinks.run(tenantId, userId, now)
+        deleteUserRow.run(tenantId, userId)
         return true
       }),
 
@@ -269,6 +333,7 @@ const makeService = (db: Database.Database): StorageService => {
           return { _tag: "Throttled", retryAt: recent[recent.length - r.limit]!.created_at + r.windowMillis } as const
         }
         revokeLinks.run("replaced", r.tenantId, r.userId)
+        supersedeMessages.run(r.tenantId, r.userId, r.now)
         insertLink.run(r.tokenHash, r.tenantId, r.userId, r.now, r.expiresAt)
         insertMessage.run(r.message.id, r.tenantId, r.userId, r.message.sealed, r.now, r.expiresAt, r.now)
         return { _tag: "Issued" } as const
@@ -278,28 +343,56 @@ const makeService = (db: Database.Database): StorageService => {
         const consumed = consumeLink.get(now, tokenHash, tenantId, now)
         if (consumed) return { _tag: "Consumed", userId: consumed.user_id } as const
         // Only on the failure path: tell a deleted user's link from an invalid one.
-        return linkRevocation.get(tokenHash, tenantId)?.revoked === "user-deleted"
+        return deletedUserLink.get(tokenHash, tenantId) !== undefined
           ? ({ _tag: "UserDeleted" } as const)
           : ({ _tag: "Invalid" } as const)
       }),
 
     getTotp: (tenantId, userId) => attempt(() => Option.map(Option.fromNullable(selectTotp.get(tenantId, userId)), totp)),
-    setPendingTotp: (tenantId, userId, sealed) => write(() => void upsertPending.run(tenantId, userId, sealed)),
+    setPendingTotp: (tenantId, userId, sealed, now) =>
+      write(() => upsertPending.run({ tenantId, userId, sealed, now }).changes === 1),
     disableTotp: (tenantId, userId) => write(() => void clearTotp.run(tenantId, userId)),
-    beginTotpAttempt: (tenantId, userId, now, { backoffMillis, limit }) =>
+    beginTotpAttempt: (tenantId, userId, now, policy) =>
       write(() => {
-        const counted = countAttempt.get({ tenantId, userId, now, limit, backoff: backoffMillis })
+        const counted = countAttempt.get({
+          tenantId,
+          userId,
+          now,
+          limit: policy.limit,
+          backoff: policy.backoffMillis,
+          maxBackoff: policy.maxBackoffMillis,
+          maxLevel: maxLockoutLevel(policy),
+          window: policy.escalationWindowMillis,
+          lifetime: policy.enrolmentLifetimeMillis
+        })
         if (counted) return { _tag: "Allowed", totp: totp(counted) } as const
+        // The same transaction: no row means no TOTP state, a row means a lock-out.
         const row = selectTotp.get(tenantId, userId)
-        return row && row.last_failure_at !== null
-          ? ({ _tag: "Locked", retryAt: row.last_failure_at + backoffMillis } as const)
-          : ({ _tag: "Missing" } as const)
+        if (!row) return { _tag: "Missing" } as const
+        const lockedUntil = lockoutEnd(
+          { failures: row.failures, lastFailureAt: row.last_failure_at ?? undefined, lockedUntil: row.locked_until ?? undefined },
+          policy
+        )
+        return { _tag: "Locked", retryAt: lockedUntil ?? now } as const
       }),
     acceptTotpStep: ({ kind, secret, step, tenantId, userId }) =>
       write(() => (kind === "confirmed" ? acceptConfirmed : acceptPending).run({ tenantId, userId, secret, step }).changes === 1),
+    sampleTotpSecret: attempt(() =>
+      Option.map(Option.fromNullable(sampleSecret.get()), (r) => ({
+        tenantId: r.tenant_id,
+        userId: r.user_id,
+        sealed: r.sealed
+      }))
+    ),
+
+    getKeyCheck: attempt(() => Option.map(Option.fromNullable(selectKeyCheck.get()), (r) => r.sealed)),
+    insertKeyCheck: (sealed) => write(() => insertKeyCheck.run(sealed).changes === 1),
+    replaceKeyCheck: (previous, next) => write(() => replaceKeyCheck.run(next, previous).changes === 1),
 
     claimOutbox: (now, leaseMillis, limit) =>
       write(() => claim.all({ now, leaseUntil: now + leaseMillis, limit }).map(outbox)),
+    renewOutboxLeases: (claimed, leaseUntil) =>
+      write(() => claimed.filter((c) => renew.run(leaseUntil, c.id, c.leaseUntil).changes === 1).map((c) => c.id)),
     markOutboxSent: (c) => write(() => markSent.run(c.id, c.leaseUntil).changes === 1),
     retryOutbox: (c, nextAttemptAt, error) =>
       write(() => retry.run(nextAttemptAt, error, c.id, c.leaseUntil).changes === 1),
@@ -307,8 +400,14 @@ const makeService = (db: Database.Database): StorageService => {
     releaseOutbox: (c) => write(() => release.run(c.id, c.leaseUntil).changes === 1),
     listOutbox: (limit) => attempt(() => listMessages.all(limit).map(outbox)),
 
-    purge: (before) =>
-      write(() => purgeLinks.run(before, before).changes + purgeMessages.run(before).changes)
+    purge: (before, enrolmentsBefore) =>
+      write(
+        () =>
+          purgeLinks.run(before, before).changes +
+          purgeDeletedUserLinks.run(before).changes +
+          purgeMessages.run(before).changes +
+          (enrolmentsBefore === undefined ? 0 : purgeEnrolments.run(enrolmentsBefore).changes)
+      )
   }
 }
 

@@ -88,5 +88,116 @@ CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX outbox_by_user ON outbox (tenant_id, user_id);
 CREATE INDEX outbox_by_created ON outbox (created_at);
 `
+  },
+  {
+    version: 2,
+    name: "user-cascade-lockouts-outbox-order-key-check",
+    sql: `
+-- A user's TOTP state, links and messages reference its row with ON DELETE CASCADE: deleting the
+-- user deletes them in its transaction, and nothing can be written for a user that does not exist.
+-- SQLite adds a foreign key only by rebuilding the table. Rows of users that no longer exist (left
+-- behind by a TOTP enrolment that raced the user's deletion) are not copied.
+
+-- The hashes of the live links of deleted users, kept until they expire so that such a link
+-- answers "user deleted" rather than "invalid". No user id, no address.
+CREATE TABLE deleted_user_links (
+  token_hash TEXT PRIMARY KEY,
+  tenant_id  TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+INSERT INTO deleted_user_links (token_hash, tenant_id, expires_at)
+  SELECT token_hash, tenant_id, expires_at FROM magic_links WHERE revoked = 'user-deleted';
+
+-- revoked: 'replaced' | 'email-changed'.
+CREATE TABLE magic_links_v2 (
+  token_hash  TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL,
+  user_id     TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  consumed_at INTEGER,
+  revoked     TEXT,
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+) STRICT;
+INSERT INTO magic_links_v2 (token_hash, tenant_id, user_id, created_at, expires_at, consumed_at, revoked)
+  SELECT l.token_hash, l.tenant_id, l.user_id, l.created_at, l.expires_at, l.consumed_at, l.revoked
+  FROM magic_links l
+  WHERE l.revoked IS NOT 'user-deleted'
+    AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = l.tenant_id AND u.user_id = l.user_id);
+DROP TABLE magic_links;
+ALTER TABLE magic_links_v2 RENAME TO magic_links;
+CREATE INDEX magic_links_by_user ON magic_links (tenant_id, user_id, created_at);
+
+-- pending_since: when the pending secret was written (it lapses after the enrolment lifetime);
+-- pending secrets of before this version count from now. lockouts and locked_until: the
+-- escalating back-off (the lock-outs in a row, the end of the last one).
+CREATE TABLE user_totp_v2 (
+  tenant_id        TEXT NOT NULL,
+  user_id          TEXT NOT NULL,
+  confirmed_secret TEXT,
+  pending_secret   TEXT,
+  pending_since    INTEGER,
+  last_step        INTEGER,
+  failures         INTEGER NOT NULL DEFAULT 0,
+  last_failure_at  INTEGER,
+  lockouts         INTEGER NOT NULL DEFAULT 0,
+  locked_until     INTEGER,
+  PRIMARY KEY (tenant_id, user_id),
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+) STRICT;
+INSERT INTO user_totp_v2 (tenant_id, user_id, confirmed_secret, pending_secret, pending_since, last_step, failures,
+                          last_failure_at)
+  SELECT t.tenant_id, t.user_id, t.confirmed_secret, t.pending_secret,
+         CASE WHEN t.pending_secret IS NULL THEN NULL
+              ELSE CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) END,
+         t.last_step, t.failures, t.last_failure_at
+  FROM user_totp t
+  WHERE EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.tenant_id AND u.user_id = t.user_id);
+DROP TABLE user_totp;
+ALTER TABLE user_totp_v2 RENAME TO user_totp;
+
+-- seq: the order in which messages were written (a user's are delivered in this order).
+-- status 'superseded': a newer link revoked the message's link before it was delivered.
+CREATE TABLE outbox_v2 (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL,
+  user_id         TEXT NOT NULL,
+  seq             INTEGER NOT NULL,
+  sealed          TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'sent', 'expired', 'failed', 'superseded')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_until     INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT,
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+) STRICT;
+INSERT INTO outbox_v2 (id, tenant_id, user_id, seq, sealed, created_at, expires_at, status, attempts,
+                       next_attempt_at, lease_until, last_error)
+  SELECT o.id, o.tenant_id, o.user_id, row_number() OVER (ORDER BY o.created_at, o.id), o.sealed, o.created_at,
+         o.expires_at, o.status, o.attempts, o.next_attempt_at, o.lease_until, o.last_error
+  FROM outbox o
+  WHERE EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = o.tenant_id AND u.user_id = o.user_id);
+DROP TABLE outbox;
+ALTER TABLE outbox_v2 RENAME TO outbox;
+CREATE UNIQUE INDEX outbox_by_seq ON outbox (seq);
+CREATE INDEX outbox_by_user ON outbox (tenant_id, user_id, seq);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_by_created ON outbox (created_at);
+-- Messages queued before this version behind a newer one of the same user hold revoked links.
+UPDATE outbox SET status = 'superseded'
+  WHERE status = 'pending'
+    AND EXISTS (SELECT 1 FROM outbox n WHERE n.tenant_id = outbox.tenant_id AND n.user_id = outbox.user_id
+                                         AND n.seq > outbox.seq);
+
+-- The encryption keyring's check value (one row): sealed under the first key, opened at start, so
+-- that a wrong key stops the start instead of failing every TOTP code.
+CREATE TABLE keyring_check (
+  id     INTEGER PRIMARY KEY CHECK (id = 1),
+  sealed TEXT NOT NULL
+) STRICT;
+`
   }
 ]
