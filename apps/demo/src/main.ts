@@ -30,6 +30,7 @@ const startupLine = (error: StartupError): string => {
     case "AccessTokenOfAnotherTenant":
       return "LAGRELLO_ACCESS_TOKEN: this token already belongs to another tenant than LAGRELLO_TENANT_NAME; use another token or that tenant's name"
     case "EncryptionKeys":
+    case "KeyMismatch":
       return `LAGRELLO_ENCRYPTION_KEY: ${error.message}`
     case "Storage":
       return `DATABASE_URL: ${error.message}`

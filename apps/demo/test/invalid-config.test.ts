@@ -56,6 +56,31 @@ describe("invalid configuration", () => {
     }
   })
 
+  it("another valid encryption key on an existing database stops the start with one line naming LAGRELLO_ENCRYPTION_KEY", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lagrello-demo-key-"))
+    try {
+      const first = Buffer.alloc(32, 1).toString("base64")
+      const second = Buffer.alloc(32, 2).toString("base64")
+      const env = { DATABASE_URL: `sqlite:${join(dir, "x.db")}`, LAGRELLO_ACCESS_TOKEN: "k".repeat(40) }
+      const started = await startDemo({ ...env, LAGRELLO_ENCRYPTION_KEY: first }, { cwd: dir })
+      expect(await started.stop()).toEqual({ code: 0, signal: null })
+      const result = await runDemo({ ...env, LAGRELLO_ENCRYPTION_KEY: second }, { cwd: dir })
+      expect(result.code).toBe(1)
+      const last = result.stderr.trimEnd().split("\n").at(-1)!
+      expect(last).toMatch(/^LAGRELLO_ENCRYPTION_KEY: The encryption keys do not match this database/)
+      expect(last).toContain('"k1"')
+      expect(result.stdout + result.stderr).not.toContain(first)
+      expect(result.stdout + result.stderr).not.toContain(second)
+      // The right key starts again; a rotated keyring that keeps it too.
+      const again = await startDemo({ ...env, LAGRELLO_ENCRYPTION_KEY: first }, { cwd: dir })
+      expect(await again.stop()).toEqual({ code: 0, signal: null })
+      const rotated = await startDemo({ ...env, LAGRELLO_ENCRYPTION_KEY: `k2:${second},k1:${first}` }, { cwd: dir })
+      expect(await rotated.stop()).toEqual({ code: 0, signal: null })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("an access token of another tenant stops the start with one line naming LAGRELLO_ACCESS_TOKEN", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lagrello-demo-other-"))
     try {

@@ -38,6 +38,7 @@ import type { MailTransport } from "./mail/MailTransport.js"
 import { layerOutboxWorker } from "./mail/OutboxWorker.js"
 import type { SmtpOptions } from "./mail/smtp/options.js"
 import { layerPurge } from "./operations/Purge.js"
+import * as Keys from "./operations/Keys.js"
 import * as Tenants from "./operations/Tenants.js"
 import { SecureRandom } from "./services/SecureRandom.js"
 import { layerMemory } from "./storage/memory/index.js"
@@ -139,6 +140,8 @@ export interface BootstrapConfig {
  * - `Storage`: the database cannot be opened, reached or migrated;
  * - `Adapter`: the package of the selected storage or mail adapter cannot be loaded;
  * - `Mail`: the mail configuration cannot be used;
+ * - `KeyMismatch`: the encryption keys do not open what the database was sealed with (the message
+ *   names the key ids tried, never key material);
  * - `AccessTokenRevoked`, `AccessTokenOfAnotherTenant`: the bootstrap's access token.
  * @since 0.0.0
  * @category errors
@@ -150,6 +153,7 @@ export class StartupError extends Schema.TaggedError<StartupError>()("StartupErr
     "Storage",
     "Adapter",
     "Mail",
+    "KeyMismatch",
     "AccessTokenRevoked",
     "AccessTokenOfAnotherTenant"
   ),
@@ -243,6 +247,19 @@ const sealerLayer = (keys: string | Keyring): Layer.Layer<Sealer, StartupError> 
       Layer.fail(new StartupError({ reason: "EncryptionKeys", message: `encryptionKeys: ${error.message}` })))
 }
 
+/**
+ * The keyring against the database, before anything runs with it: a worker with the wrong keys
+ * would give up every queued message as unreadable.
+ */
+const keyCheckLayer: Layer.Layer<never, StartupError, Storage | Sealer> = Layer.effectDiscard(
+  Keys.verifyKeyring.pipe(
+    Effect.catchTags({
+      KeyMismatch: (error) => Effect.fail(new StartupError({ reason: "KeyMismatch", message: error.message })),
+      Unavailable: (error) => Effect.fail(new StartupError({ reason: "Storage", message: error.message }))
+    })
+  )
+)
+
 const bootstrapLayer = (
   config: BootstrapConfig | undefined
 ): Layer.Layer<Bootstrap, StartupError, Storage | SecureRandom> =>
@@ -293,7 +310,8 @@ export const layer = (config: LagrelloConfig): Layer.Layer<LagrelloServices | Bo
       : layerPurge(config.purge?.intervalMillis === undefined ? {} : { interval: Duration.millis(config.purge.intervalMillis) }),
     bootstrapLayer(config.bootstrap)
   )
-  const server = Layer.provideMerge(background, services)
+  // The services, then the key check, then the background work and the bootstrap.
+  const server = Layer.provideMerge(background, Layer.provideMerge(keyCheckLayer, services))
   // Merged (not only provided), so that the runtime built from the layer logs with it too.
   return config.logger === undefined
     ? server

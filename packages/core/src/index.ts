@@ -21,6 +21,7 @@ export * from "./domain/index.js"
 
 export * as Access from "./operations/Access.js"
 export * as Health from "./operations/Health.js"
+export * as Keys from "./operations/Keys.js"
 export * as MagicLink from "./operations/MagicLink.js"
 export * as Tenants from "./operations/Tenants.js"
 export * as Tokens from "./operations/Tokens.js"

@@ -18,7 +18,7 @@ export {
   totpStep,
   verifyTotp
 } from "./otp.js"
-export { totpKeyUri, type TotpKeyUriParts } from "./keyUri.js"
+export { encodedKeyUriParts, totpKeyUri, type TotpKeyUriParts } from "./keyUri.js"
 export { constantTimeEqual, encodeToken, hashToken, isWellFormedToken } from "./tokens.js"
 export {
   type Keyring,
@@ -32,4 +32,4 @@ export {
   type SealerService,
   validateKeyring
 } from "./Sealer.js"
-export { QrError, qrPng, qrPngDataUri } from "./qr.js"
+export { type KeyUriPartNames, QrError, qrPng, qrPngDataUri, totpQrPng, totpQrPngDataUri } from "./qr.js"

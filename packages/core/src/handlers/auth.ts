@@ -2,7 +2,6 @@
  * The handlers of the `auth` group: magic links and TOTP.
  * @since 0.0.0
  */
-import * as Effect from "effect/Effect"
 import * as MagicLink from "../operations/MagicLink.js"
 import * as Totp from "../operations/Totp.js"
 import type { LagrelloHandlers } from "./index.js"
@@ -14,10 +13,5 @@ export const auth: LagrelloHandlers["auth"] = {
   verifyTotp: ({ path, principal, urlParams }) => Totp.verify(principal.tenantId, path.userId, urlParams.payload),
   // `{"enable": true}` answers the secret (200); `{"enable": false}` answers nothing (204).
   toggleTotp: ({ path, payload, principal }) =>
-    payload.enable
-      ? Totp.enable(principal.tenantId, path.userId).pipe(
-        // The key URI of a valid user id and tenant name always fits a QR code: a bug if not.
-        Effect.catchTag("QrError", (error) => Effect.die(error))
-      )
-      : Totp.disable(principal.tenantId, path.userId)
+    payload.enable ? Totp.enable(principal.tenantId, path.userId) : Totp.disable(principal.tenantId, path.userId)
 }

@@ -2,17 +2,12 @@
  * The handlers of the `images` group: no access token, no lookup.
  * @since 0.0.0
  */
-import { totpKeyUri } from "../crypto/keyUri.js"
-import { qrPng } from "../crypto/qr.js"
-import * as Effect from "effect/Effect"
-import { InvalidPayload } from "../domain/errors.js"
+import { totpQrPng } from "../crypto/qr.js"
 import type { LagrelloHandlers } from "./index.js"
 
 /** @since 0.0.0 */
 export const images: LagrelloHandlers["images"] = {
+  // A key URI too long for a QR code is a 400 naming the query parameters (tenantName, userId, userSecret).
   totp: ({ urlParams }) =>
-    qrPng(totpKeyUri({ issuer: urlParams.tenantName, account: urlParams.userId, secret: urlParams.userSecret })).pipe(
-      Effect.catchTag("QrError", () =>
-        Effect.fail(new InvalidPayload({ message: "tenantName, userId and userSecret are too long together for a QR code" })))
-    )
+    totpQrPng({ issuer: urlParams.tenantName, account: urlParams.userId, secret: urlParams.userSecret })
 }
