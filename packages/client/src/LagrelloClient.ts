@@ -8,7 +8,7 @@
  *   yield* lagrello.sendMagicLink("alice")
  * }).pipe(
  *   Effect.catchTag("TooManyRequests", (e) => Effect.log(`retry in ${e.retryAfterSeconds} s`)),
- *   Effect.provide(LagrelloClient.layerFetch({ baseUrl: "http://127.0.0.1:3000", accessToken }))
+ *   Effect.provide(layerLagrelloClientFetch({ baseUrl: "http://127.0.0.1:3000", accessToken }))
  * )
  * ```
  *
@@ -502,25 +502,28 @@ export const make = (config: LagrelloClientConfig): Effect.Effect<LagrelloClient
 export class LagrelloClient extends Context.Tag("@lagrello/client/LagrelloClient")<
   LagrelloClient,
   LagrelloClientService
->() {
-  /** Builds the client on the `HttpClient` in context (also exported as `makeLagrelloClient`). */
-  static readonly make = make
+>() {}
 
-  /** The client, on the `HttpClient` you provide. */
-  static readonly layer = (config: LagrelloClientConfig): Layer.Layer<LagrelloClient, never, HttpClient.HttpClient> =>
-    Layer.effect(LagrelloClient, make(config))
+/**
+ * The client, on the `HttpClient` you provide (exported as `layerLagrelloClient`).
+ * @since 0.0.0
+ * @category layers
+ */
+export const layer = (config: LagrelloClientConfig): Layer.Layer<LagrelloClient, never, HttpClient.HttpClient> =>
+  Layer.effect(LagrelloClient, make(config))
 
-  /**
-   * The client on `fetch` (`FetchHttpClient`): the global one, or `options.fetch` (e.g. a
-   * test double, or a fetch with a custom dispatcher).
-   */
-  static readonly layerFetch = (
-    config: LagrelloClientConfig,
-    options: { readonly fetch?: typeof globalThis.fetch | undefined } = {}
-  ): Layer.Layer<LagrelloClient> => {
-    const fetchLayer = options.fetch === undefined
-      ? FetchHttpClient.layer
-      : FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, options.fetch)))
-    return LagrelloClient.layer(config).pipe(Layer.provide(fetchLayer))
-  }
+/**
+ * The client on `fetch` (`FetchHttpClient`): the global one, or `options.fetch` (e.g. a test
+ * double, or a fetch with a custom dispatcher). Exported as `layerLagrelloClientFetch`.
+ * @since 0.0.0
+ * @category layers
+ */
+export const layerFetch = (
+  config: LagrelloClientConfig,
+  options: { readonly fetch?: typeof globalThis.fetch | undefined } = {}
+): Layer.Layer<LagrelloClient> => {
+  const fetchLayer = options.fetch === undefined
+    ? FetchHttpClient.layer
+    : FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, options.fetch)))
+  return layer(config).pipe(Layer.provide(fetchLayer))
 }

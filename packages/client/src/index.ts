@@ -3,8 +3,8 @@
  *
  * - `createLagrelloClient(options)`: methods returning Promises, errors as `Error` subclasses
  *   (`LagrelloError` for the server's error answers, `LagrelloTransportError` for the rest).
- * - `LagrelloClient`: the same client as an Effect service (`LagrelloClient.layer(config)` on your
- *   `HttpClient`, `LagrelloClient.layerFetch(config)` on `fetch`), failing with the core's typed
+ * - `LagrelloClient`: the same client as an Effect service (`layerLagrelloClient(config)` on your
+ *   `HttpClient`, `layerLagrelloClientFetch(config)` on `fetch`), failing with the core's typed
  *   errors so that `Effect.catchTag` works.
  *
  * It imports only `@lagrello/core/contract`, `effect` and `@effect/platform`: it runs on
@@ -20,7 +20,15 @@ export {
   statusOfErrorType
 } from "./errors.js"
 export type { LagrelloApiError, LagrelloErrorType, TransportErrorReason } from "./errors.js"
-export { defaults, isRetryable, LagrelloClient, make as makeLagrelloClient, parseRetryAfter } from "./LagrelloClient.js"
+export {
+  defaults,
+  isRetryable,
+  LagrelloClient,
+  layer as layerLagrelloClient,
+  layerFetch as layerLagrelloClientFetch,
+  make as makeLagrelloClient,
+  parseRetryAfter
+} from "./LagrelloClient.js"
 export type {
   CallError,
   CommonError,

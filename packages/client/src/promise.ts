@@ -37,7 +37,7 @@ import * as Option from "effect/Option"
 import type { LagrelloApiError } from "./errors.js"
 import { LagrelloError, LagrelloTransportError } from "./errors.js"
 import type { LagrelloClientConfig, LagrelloClientService } from "./LagrelloClient.js"
-import { LagrelloClient, validateConfig } from "./LagrelloClient.js"
+import { LagrelloClient, layerFetch, validateConfig } from "./LagrelloClient.js"
 
 /**
  * The options of {@link createLagrelloClient}.
@@ -110,7 +110,7 @@ const toRejection = (error: LagrelloApiError | LagrelloTransportError): Error =>
 export const createLagrelloClient = (options: LagrelloClientOptions): LagrelloPromiseClient => {
   validateConfig(options)
   const { fetch, ...config } = options
-  const runtime = ManagedRuntime.make(LagrelloClient.layerFetch(config, { fetch }))
+  const runtime = ManagedRuntime.make(layerFetch(config, { fetch }))
   let disposed = false
 
   const run = async <A>(

@@ -9,6 +9,8 @@ import { afterAll, beforeAll } from "vitest"
 import {
   Forbidden,
   LagrelloClient,
+  layerLagrelloClient,
+  layerLagrelloClientFetch,
   LagrelloTransportError,
   NotFound,
   TooManyRequests,
@@ -23,7 +25,7 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-const lagrello = () => LagrelloClient.layerFetch({ baseUrl: server.url, accessToken: Redacted.make(adminToken) })
+const lagrello = () => layerLagrelloClientFetch({ baseUrl: server.url, accessToken: Redacted.make(adminToken) })
 
 describe("LagrelloClient (Effect)", () => {
   it.live("users and magic links, with catchTag on the typed errors", () =>
@@ -69,14 +71,14 @@ describe("LagrelloClient (Effect)", () => {
 
       const stranger = yield* Effect.provide(
         LagrelloClient,
-        LagrelloClient.layerFetch({ baseUrl: server.url, accessToken: "wrong" })
+        layerLagrelloClientFetch({ baseUrl: server.url, accessToken: "wrong" })
       )
       const forbidden = yield* stranger.tenant.get().pipe(Effect.flip)
       expect(forbidden).toBeInstanceOf(Forbidden)
 
       const nowhere = yield* Effect.provide(
         LagrelloClient,
-        LagrelloClient.layerFetch({ baseUrl: "http://127.0.0.1:9", accessToken: "t", retry: false })
+        layerLagrelloClientFetch({ baseUrl: "http://127.0.0.1:9", accessToken: "t", retry: false })
       )
       const result = yield* nowhere.tenant.get().pipe(
         Effect.catchTag("LagrelloTransportError", (e) => Effect.succeed(e.reason))
@@ -99,7 +101,7 @@ describe("LagrelloClient (Effect)", () => {
       })
     }).pipe(
       Effect.provide(
-        LagrelloClient.layer({ baseUrl: server.url, accessToken: adminToken }).pipe(Layer.provide(FetchHttpClient.layer))
+        layerLagrelloClient({ baseUrl: server.url, accessToken: adminToken }).pipe(Layer.provide(FetchHttpClient.layer))
       )
     ))
 

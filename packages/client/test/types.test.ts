@@ -18,6 +18,6 @@ describe("error types derived from the contract", () => {
       Tags<CommonError> | "Unauthorized" | "NotFound" | "TooManyRequests"
     >()
     expectTypeOf<Tags<CallError<"users", "create">>>().toEqualTypeOf<Tags<CommonError> | "Conflict">()
-    expectTypeOf<Tags<CallError<"images", "totp">>>().toEqualTypeOf<"InvalidPayload" | "LagrelloTransportError">()
+    expectTypeOf<Tags<CallError<"images", "totp">>>().toEqualTypeOf<"InvalidPayload" | "TooManyRequests" | "LagrelloTransportError">()
   })
 })

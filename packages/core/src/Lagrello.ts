@@ -29,10 +29,10 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Keyring } from "./crypto/Sealer.js"
-import { parseKeyring, Sealer } from "./crypto/Sealer.js"
+import { parseKeyring, layerSealer, Sealer } from "./crypto/Sealer.js"
 import { ApiBaseUrl } from "./domain/location.js"
 import type { PolicySettings } from "./domain/policies.js"
-import { Policies } from "./domain/policies.js"
+import { layerPolicies, Policies } from "./domain/policies.js"
 import { layerDevMailbox } from "./mail/DevMailbox.js"
 import type { MailTransport } from "./mail/MailTransport.js"
 import { layerOutboxWorker } from "./mail/OutboxWorker.js"
@@ -40,7 +40,7 @@ import type { SmtpOptions } from "./mail/smtp/options.js"
 import { layerPurge } from "./operations/Purge.js"
 import * as Keys from "./operations/Keys.js"
 import * as Tenants from "./operations/Tenants.js"
-import { SecureRandom } from "./services/SecureRandom.js"
+import { layerSecureRandom, SecureRandom } from "./crypto/SecureRandom.js"
 import { layerMemory } from "./storage/memory/index.js"
 import type { PgStorageOptions } from "./storage/pg/options.js"
 import type { ClientRateLimiter } from "./server/ClientRateLimiter.js"
@@ -243,7 +243,7 @@ const sealerLayer = (keys: string | Keyring): Layer.Layer<Sealer, StartupError> 
   const keyring = typeof keys === "string" ? parseKeyring(keys) : Either.right(keys)
   return Either.isLeft(keyring)
     ? Layer.fail(new StartupError({ reason: "EncryptionKeys", message: `encryptionKeys: ${keyring.left.message}` }))
-    : Layer.catchAll(Sealer.layer(keyring.right), (error) =>
+    : Layer.catchAll(layerSealer(keyring.right), (error) =>
       Layer.fail(new StartupError({ reason: "EncryptionKeys", message: `encryptionKeys: ${error.message}` })))
 }
 
@@ -287,13 +287,13 @@ const bootstrapLayer = (
  */
 export const layer = (config: LagrelloConfig): Layer.Layer<LagrelloServices | Bootstrap, StartupError> => {
   const policies = Layer.catchAll(
-    Policies.layer(config.policies ?? {}),
+    layerPolicies(config.policies ?? {}),
     (error) => Layer.fail(new StartupError({ reason: "Policies", message: error.message }))
   )
   const services = Layer.mergeAll(
     storageLayer(config.storage),
     sealerLayer(config.encryptionKeys),
-    SecureRandom.Live,
+    layerSecureRandom,
     policies,
     mailLayer(config.mail),
     layerClientRateLimiter(),

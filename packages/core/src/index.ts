@@ -31,6 +31,6 @@ export { layerPurge, purgeExpired } from "./operations/Purge.js"
 
 export * from "./crypto/index.js"
 export * from "./mail/index.js"
-export { SecureRandom, type SecureRandomService } from "./services/SecureRandom.js"
+export { layerSecureRandom, layerSecureRandomDeterministic, SecureRandom, type SecureRandomService } from "./crypto/SecureRandom.js"
 export { layerMemory, makeMemoryStorage } from "./storage/memory/index.js"
 export * from "./storage/Storage.js"

@@ -250,12 +250,14 @@ export const makeSealer = (keyring: Keyring): Effect.Effect<SealerService, Keyri
 /**
  * Seals and opens secrets at rest (TOTP secrets, outbox messages) with AES-256-GCM.
  * @since 0.0.0
+ * @category tags
  */
-export class Sealer extends Context.Tag("@lagrello/core/Sealer")<Sealer, SealerService>() {
-  /**
-   * The sealer of a keyring; building it fails with {@link KeyringError} when the keyring is not
-   * valid (see {@link validateKeyring}).
-   * @since 0.0.0
-   */
-  static readonly layer = (keyring: Keyring): Layer.Layer<Sealer, KeyringError> => Layer.effect(Sealer, makeSealer(keyring))
-}
+export class Sealer extends Context.Tag("@lagrello/core/Sealer")<Sealer, SealerService>() {}
+
+/**
+ * The sealer of a keyring; building it fails with {@link KeyringError} when the keyring is not
+ * valid (see {@link validateKeyring}).
+ * @since 0.0.0
+ * @category layers
+ */
+export const layerSealer = (keyring: Keyring): Layer.Layer<Sealer, KeyringError> => Layer.effect(Sealer, makeSealer(keyring))

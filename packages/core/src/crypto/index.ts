@@ -28,6 +28,7 @@ export {
   sealedKeyId,
   SealError,
   type SealFailure,
+  layerSealer,
   Sealer,
   type SealerService,
   validateKeyring

@@ -88,13 +88,17 @@ export const validatePolicies = (settings: PolicySettings): Effect.Effect<Policy
 }
 
 /**
+ * The policy settings in force.
  * @since 0.0.0
  * @category tags
  */
-export class Policies extends Context.Tag("@lagrello/core/Policies")<Policies, PolicySettings>() {
-  /** The documented defaults. */
-  static readonly Default = Layer.succeed(Policies, defaultPolicies)
-  /** The defaults with some settings replaced; fails with InvalidPolicy when one is out of range. */
-  static readonly layer = (overrides: Partial<PolicySettings>): Layer.Layer<Policies, InvalidPolicy> =>
-    Layer.effect(Policies, validatePolicies({ ...defaultPolicies, ...overrides }))
-}
+export class Policies extends Context.Tag("@lagrello/core/Policies")<Policies, PolicySettings>() {}
+
+/**
+ * The documented defaults with `overrides` replacing some settings (none: all defaults); fails
+ * with {@link InvalidPolicy} when one is out of range.
+ * @since 0.0.0
+ * @category layers
+ */
+export const layerPolicies = (overrides: Partial<PolicySettings> = {}): Layer.Layer<Policies, InvalidPolicy> =>
+  Layer.effect(Policies, validatePolicies({ ...defaultPolicies, ...overrides }))

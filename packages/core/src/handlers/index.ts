@@ -8,7 +8,7 @@
 import type { LagrelloApi } from "../contract/api.js"
 import type { Policies } from "../domain/policies.js"
 import type { Sealer } from "../crypto/Sealer.js"
-import type { SecureRandom } from "../services/SecureRandom.js"
+import type { SecureRandom } from "../crypto/SecureRandom.js"
 import type { Storage } from "../storage/Storage.js"
 import { auth } from "./auth.js"
 import type { HandlerTable } from "./Handler.js"

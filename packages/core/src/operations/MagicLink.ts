@@ -10,10 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InvalidPayload, NotFound, retryAfterSeconds, TooManyRequests, Unauthorized } from "../domain/errors.js"
 import { Policies } from "../domain/policies.js"
-import { Sealer } from "../crypto/Sealer.js"
 import { encodeToken, hashToken, isWellFormedToken } from "../crypto/tokens.js"
 import { magicLinkMessage } from "../mail/Message.js"
-import { SecureRandom } from "../services/SecureRandom.js"
+import { sealOutboxMessage } from "../mail/OutboxMessage.js"
+import { SecureRandom } from "../crypto/SecureRandom.js"
 import { Storage } from "../storage/Storage.js"
 import * as Tenants from "./Tenants.js"
 import * as Users from "./Users.js"
@@ -40,7 +40,6 @@ export const send = (tenantId: string, userId: string) =>
     }
     const policies = yield* Policies
     const random = yield* SecureRandom
-    const sealer = yield* Sealer
     const storage = yield* Storage
 
     const token = encodeToken(yield* random.bytes(32))
@@ -62,7 +61,7 @@ export const send = (tenantId: string, userId: string) =>
       expiresAt: now + lifetime,
       limit: policies.sendLimit,
       windowMillis: Duration.toMillis(policies.sendWindow),
-      message: { id: messageId, sealed: yield* sealer.seal(JSON.stringify(message), messageId) }
+      message: { id: messageId, sealed: yield* sealOutboxMessage(message, messageId) }
     })
     if (result._tag === "UserChanged") {
       // Deleted or re-addressed while this send was being prepared: the caller may send again.

@@ -13,7 +13,7 @@ import type { CreateTokenRequest, Token, TokenList } from "../domain/models.js"
 import { allows, expand } from "../domain/permissions.js"
 import type { Principal } from "../domain/principal.js"
 import { encodeToken, hashToken } from "../crypto/tokens.js"
-import { SecureRandom } from "../services/SecureRandom.js"
+import { SecureRandom } from "../crypto/SecureRandom.js"
 import type { AccessTokenRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 

@@ -4,9 +4,9 @@
  */
 import { Effect, Layer, Option } from "effect"
 import type { Unavailable } from "../../src/domain/errors.js"
-import { Policies, type PolicySettings } from "../../src/domain/policies.js"
-import { Sealer } from "../../src/crypto/Sealer.js"
-import { SecureRandom } from "../../src/services/SecureRandom.js"
+import { layerPolicies, type PolicySettings } from "../../src/domain/policies.js"
+import { layerSealer } from "../../src/crypto/Sealer.js"
+import { layerSecureRandom } from "../../src/crypto/SecureRandom.js"
 import { readMailbox } from "../../src/mail/DevMailbox.js"
 import { Storage } from "../../src/storage/Storage.js"
 import * as Tenants from "../../src/operations/Tenants.js"
@@ -20,7 +20,7 @@ export const callbackUrl = "https://app.example.com/login/{}"
 export type StorageLayer = Layer.Layer<Storage, Unavailable>
 
 export const services = (storage: StorageLayer, policies: Partial<PolicySettings> = {}) =>
-  Layer.mergeAll(storage, Sealer.layer(testKeyring), SecureRandom.Live, Policies.layer(policies))
+  Layer.mergeAll(storage, layerSealer(testKeyring), layerSecureRandom, layerPolicies(policies))
 
 /** Creates the tenant (with a callback URL) and answers its id. */
 export const setupTenant = (name = "Acme") =>

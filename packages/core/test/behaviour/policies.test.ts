@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit } from "effect"
-import { Policies } from "../../src/domain/policies.js"
+import { layerPolicies, Policies } from "../../src/domain/policies.js"
 
 describe("Policies", () => {
   it.effect("the defaults are valid; out-of-range settings fail the layer with a message naming them", () =>
     Effect.gen(function* () {
-      const defaults = yield* Effect.provide(Policies, Policies.Default)
+      const defaults = yield* Effect.provide(Policies, layerPolicies())
       expect(defaults.sendLimit).toBe(5)
       expect([defaults.totpBackoff, defaults.totpBackoffMax, defaults.totpEscalationWindow, defaults.totpEnrolmentLifetime].map(Duration.toMinutes)).toEqual([15, 1440, 1440, 15])
       for (const [bad, name] of [
@@ -17,7 +17,7 @@ describe("Policies", () => {
         [{ totpEscalationWindow: Duration.days(36_526) }, "totpEscalationWindow"],
         [{ totpEnrolmentLifetime: Duration.zero }, "totpEnrolmentLifetime"]
       ] as const) {
-        const exit = yield* Effect.exit(Effect.provide(Policies, Policies.layer(bad)))
+        const exit = yield* Effect.exit(Effect.provide(Policies, layerPolicies(bad)))
         expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain(name)
       }
     }))

@@ -4,9 +4,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Exit } from "effect"
 import {
-  type Keyring,
-  makeSealer,
   parseKeyring,
+  type Keyring,
+  layerSealer,
+  makeSealer,
   sealedKeyId,
   Sealer,
   type SealerService,
@@ -42,7 +43,7 @@ describe("Sealer", () => {
         const sealed = yield* sealer.seal(plaintext, context)
         expect(yield* sealer.open(sealed, context)).toBe(plaintext)
       }
-    }).pipe(Effect.provide(Sealer.layer(ring1)))
+    }).pipe(Effect.provide(layerSealer(ring1)))
   )
 
   it.effect("writes v1.<keyId>.<iv>.<ciphertext+tag> in ASCII, with a fresh IV each time", () =>
@@ -209,7 +210,7 @@ describe("keyrings", () => {
     Effect.gen(function* () {
       for (const length of [0, 16, 31, 33, 64]) {
         const error = yield* Effect.flip(
-          Effect.provide(Sealer, Sealer.layer({ activeKeyId: "k1", keys: { k1: new Uint8Array(length) } }))
+          Effect.provide(Sealer, layerSealer({ activeKeyId: "k1", keys: { k1: new Uint8Array(length) } }))
         )
         expect(error._tag).toBe("KeyringError")
         expect(error.message).toBe(`Key "k1" must be exactly 32 bytes (AES-256), but it is ${length} bytes`)
@@ -285,7 +286,7 @@ describe("keyrings", () => {
   })
 
   it("a bad keyring never builds a layer", () => {
-    const exit = Effect.runSyncExit(Effect.provide(Sealer, Sealer.layer({ activeKeyId: "k9", keys: { k1 } })))
+    const exit = Effect.runSyncExit(Effect.provide(Sealer, layerSealer({ activeKeyId: "k9", keys: { k1 } })))
     expect(Exit.isFailure(exit)).toBe(true)
   })
 })

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { SecureRandom } from "../../src/services/SecureRandom.js"
+import { layerSecureRandom, layerSecureRandomDeterministic, SecureRandom } from "../../src/crypto/SecureRandom.js"
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -13,7 +13,7 @@ const draws = Effect.gen(function* () {
   return [yield* random.bytes(20), yield* random.bytes(32), yield* random.bytes(3), yield* random.uuid()] as const
 })
 
-describe("SecureRandom.Live", () => {
+describe("layerSecureRandom", () => {
   it.effect("gives the requested number of bytes, different each time", () =>
     Effect.gen(function* () {
       const random = yield* SecureRandom
@@ -22,7 +22,7 @@ describe("SecureRandom.Live", () => {
       const b = yield* random.bytes(32)
       expect(a).toBeInstanceOf(Uint8Array)
       expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false)
-    }).pipe(Effect.provide(SecureRandom.Live))
+    }).pipe(Effect.provide(layerSecureRandom))
   )
 
   it.effect("gives version 4 UUIDs, different each time", () =>
@@ -31,7 +31,7 @@ describe("SecureRandom.Live", () => {
       const a = yield* random.uuid()
       expect(a).toMatch(UUID_V4)
       expect(yield* random.uuid()).not.toBe(a)
-    }).pipe(Effect.provide(SecureRandom.Live))
+    }).pipe(Effect.provide(layerSecureRandom))
   )
 
   it.effect("10^4 draws of 32 bytes are all distinct", () =>
@@ -40,12 +40,12 @@ describe("SecureRandom.Live", () => {
       const seen = new Set<string>()
       for (let i = 0; i < 10_000; i++) seen.add(Buffer.from(yield* random.bytes(32)).toString("hex"))
       expect(seen.size).toBe(10_000)
-    }).pipe(Effect.provide(SecureRandom.Live))
+    }).pipe(Effect.provide(layerSecureRandom))
   )
 
   it("a size that is not a non-negative integer is a defect, not a throw", () => {
     for (const n of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      const exit = Effect.runSyncExit(Effect.flatMap(SecureRandom, (r) => r.bytes(n)).pipe(Effect.provide(SecureRandom.Live)))
+      const exit = Effect.runSyncExit(Effect.flatMap(SecureRandom, (r) => r.bytes(n)).pipe(Effect.provide(layerSecureRandom)))
       expect(Exit.match(exit, { onFailure: (cause) => cause._tag, onSuccess: () => "ok" })).toBe("Die")
     }
   })
@@ -53,7 +53,7 @@ describe("SecureRandom.Live", () => {
 
 describe("SecureRandom.deterministic", () => {
   it("repeats the same sequence on every build for the same seed", () => {
-    const run = (seed: number) => Effect.runSync(Effect.provide(draws, SecureRandom.deterministic(seed)))
+    const run = (seed: number) => Effect.runSync(Effect.provide(draws, layerSecureRandomDeterministic(seed)))
     const [first, second] = [run(42), run(42)]
     expect(first).toEqual(second)
     expect(first[0]).toHaveLength(20)
@@ -67,14 +67,14 @@ describe("SecureRandom.deterministic", () => {
 
   it("is not degenerate: bytes are spread over 0..255", () => {
     const bytes = Effect.runSync(
-      Effect.provide(Effect.flatMap(SecureRandom, (r) => r.bytes(4096)), SecureRandom.deterministic(0))
+      Effect.provide(Effect.flatMap(SecureRandom, (r) => r.bytes(4096)), layerSecureRandomDeterministic(0))
     )
     expect(new Set(bytes).size).toBe(256)
   })
 
   it("a bad size is a defect here too", () => {
     const exit = Effect.runSyncExit(
-      Effect.provide(Effect.flatMap(SecureRandom, (r) => r.bytes(-1)), SecureRandom.deterministic(1))
+      Effect.provide(Effect.flatMap(SecureRandom, (r) => r.bytes(-1)), layerSecureRandomDeterministic(1))
     )
     expect(Exit.match(exit, { onFailure: (cause) => cause._tag, onSuccess: () => "ok" })).toBe("Die")
   })

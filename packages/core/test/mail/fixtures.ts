@@ -4,14 +4,14 @@
  */
 import { Cause, Effect, HashMap, Layer, List, Logger, LogLevel } from "effect"
 import type { Unavailable } from "../../src/domain/errors.js"
-import { Policies, type PolicySettings } from "../../src/domain/policies.js"
-import { Sealer } from "../../src/crypto/Sealer.js"
+import { layerPolicies, type PolicySettings } from "../../src/domain/policies.js"
+import { layerSealer } from "../../src/crypto/Sealer.js"
 import { openOutboxMessage } from "../../src/mail/OutboxMessage.js"
 import { messageLinks } from "../../src/mail/Message.js"
 import * as MagicLink from "../../src/operations/MagicLink.js"
 import * as Tenants from "../../src/operations/Tenants.js"
 import * as Users from "../../src/operations/Users.js"
-import { SecureRandom } from "../../src/services/SecureRandom.js"
+import { layerSecureRandom } from "../../src/crypto/SecureRandom.js"
 import type { Storage } from "../../src/storage/Storage.js"
 import { Storage as StorageTag } from "../../src/storage/Storage.js"
 
@@ -21,7 +21,7 @@ export const linkPattern = /^https:\/\/app\.example\.com\/login\/([A-Za-z0-9_-]{
 
 /** Storage, the sealer, randomness and the policies: what `MagicLink.send` and the worker need. */
 export const services = (storage: Layer.Layer<Storage, Unavailable>, policies: Partial<PolicySettings> = {}) =>
-  Layer.mergeAll(storage, Sealer.layer(testKeyring), SecureRandom.Live, Policies.layer(policies))
+  Layer.mergeAll(storage, layerSealer(testKeyring), layerSecureRandom, layerPolicies(policies))
 
 /** A tenant with the callback URL, and a user per address; answers the tenant id. */
 export const setup = (...emails: ReadonlyArray<string>) =>

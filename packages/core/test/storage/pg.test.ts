@@ -8,8 +8,8 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Duration, Effect, Either, Layer, Redacted, TestClock } from "effect"
 import * as Pg from "pg"
-import { Policies } from "../../src/domain/policies.js"
-import { type Keyring, Sealer } from "../../src/crypto/Sealer.js"
+import { layerPolicies, Policies } from "../../src/domain/policies.js"
+import { type Keyring, layerSealer, Sealer } from "../../src/crypto/Sealer.js"
 import { base32Decode, totpAt } from "../../src/crypto/otp.js"
 import * as Access from "../../src/operations/Access.js"
 import * as Keys from "../../src/operations/Keys.js"
@@ -17,7 +17,7 @@ import * as MagicLink from "../../src/operations/MagicLink.js"
 import * as Tokens from "../../src/operations/Tokens.js"
 import * as Totp from "../../src/operations/Totp.js"
 import * as Users from "../../src/operations/Users.js"
-import { SecureRandom } from "../../src/services/SecureRandom.js"
+import { layerSecureRandom, SecureRandom } from "../../src/crypto/SecureRandom.js"
 import { makePgStorage, migrate, migrations } from "../../src/storage/pg/index.js"
 import { Storage, type StorageService } from "../../src/storage/Storage.js"
 import { adminToken, lastToken, setupTenant, testKeyring, totpState } from "../behaviour/harness.js"
@@ -132,7 +132,7 @@ describePostgres("PostgreSQL shared by replicas", (db) => {
       const fresh = yield* freshDatabase
       const start = (keyring: Keyring) =>
         Effect.flatMap(makePgStorage({ url: fresh.url }), (storage) =>
-          Keys.verifyKeyring.pipe(Effect.provideService(Storage, storage), Effect.provide(Sealer.layer(keyring)))
+          Keys.verifyKeyring.pipe(Effect.provideService(Storage, storage), Effect.provide(layerSealer(keyring)))
         )
       yield* Effect.all(Array.from({ length: 4 }, () => start(testKeyring)), { concurrency: "unbounded" })
       expect(yield* Effect.promise(() => queryOn(fresh.url, "SELECT count(*)::int AS n FROM keyring_check"))).toEqual([{ n: 1 }])
@@ -146,7 +146,7 @@ describePostgres("PostgreSQL shared by replicas", (db) => {
 
 /** The racing tests, on the file's database: replica A is the provided Storage, replica B another pool. */
 function racingReplicas(db: TestDatabase) {
-  const base = Layer.mergeAll(Sealer.layer(testKeyring), SecureRandom.Live, Policies.layer({ totpFailureLimit: 1000 }))
+  const base = Layer.mergeAll(layerSealer(testKeyring), layerSecureRandom, layerPolicies({ totpFailureLimit: 1000 }))
 
   /** Runs `body` with replica A as the Storage and replica B given, on emptied tables. */
   const replicas = <A, E>(
@@ -235,7 +235,7 @@ function racingReplicas(db: TestDatabase) {
         )
         expect(results.map(tagOf).filter((t) => t === "Unauthorized")).toHaveLength(10)
         expect(results.map(tagOf).filter((t) => t === "TooManyRequests")).toHaveLength(190)
-      }).pipe(Effect.provide(Policies.Default))
+      }).pipe(Effect.provide(layerPolicies()))
     )
   )
 

@@ -8,16 +8,16 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Database from "better-sqlite3"
-import { Policies } from "../../src/domain/policies.js"
+import { layerPolicies } from "../../src/domain/policies.js"
 import { base32Decode, totpAt } from "../../src/crypto/otp.js"
-import { Sealer } from "../../src/crypto/Sealer.js"
+import { layerSealer } from "../../src/crypto/Sealer.js"
 import * as Access from "../../src/operations/Access.js"
 import * as Keys from "../../src/operations/Keys.js"
 import * as MagicLink from "../../src/operations/MagicLink.js"
 import * as Tokens from "../../src/operations/Tokens.js"
 import * as Totp from "../../src/operations/Totp.js"
 import * as Users from "../../src/operations/Users.js"
-import { SecureRandom } from "../../src/services/SecureRandom.js"
+import { layerSecureRandom } from "../../src/crypto/SecureRandom.js"
 import { layerSqlite, makeSqliteStorage, migrations } from "../../src/storage/sqlite/index.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { adminToken, lastToken, setupTenant, testKeyring, totpState } from "../behaviour/harness.js"
@@ -28,7 +28,7 @@ const tempDir = Effect.acquireRelease(
 )
 
 const servicesOn = (filename: string) =>
-  Layer.mergeAll(layerSqlite({ filename }), Sealer.layer(testKeyring), SecureRandom.Live, Policies.Default)
+  Layer.mergeAll(layerSqlite({ filename }), layerSealer(testKeyring), layerSecureRandom, layerPolicies())
 
 describe("SQLite file", () => {
   it.scoped("holds no magic-link token, TOTP secret, access token or e-mail body in clear", () =>
@@ -82,7 +82,7 @@ describe("SQLite file", () => {
       const dir = yield* tempDir
       const filename = join(dir, "lagrello.db")
       const other = yield* makeSqliteStorage({ filename })
-      const base = Layer.mergeAll(Sealer.layer(testKeyring), SecureRandom.Live, Policies.Default)
+      const base = Layer.mergeAll(layerSealer(testKeyring), layerSecureRandom, layerPolicies())
       yield* Effect.gen(function* () {
         yield* TestClock.setTime(Date.UTC(2026, 0, 1))
         const tenantId = yield* setupTenant()
@@ -206,7 +206,7 @@ describe("SQLite file", () => {
       const start = (keyring: typeof testKeyring) =>
         Effect.scoped(
           Effect.flatMap(makeSqliteStorage({ filename }), (storage) =>
-            Keys.verifyKeyring.pipe(Effect.provideService(Storage, storage), Effect.provide(Sealer.layer(keyring)))
+            Keys.verifyKeyring.pipe(Effect.provideService(Storage, storage), Effect.provide(layerSealer(keyring)))
           )
         )
       yield* start(testKeyring)
@@ -222,7 +222,7 @@ describe("SQLite file", () => {
       const dir = yield* tempDir
       const filename = join(dir, "lagrello.db")
       const other = yield* makeSqliteStorage({ filename })
-      const base = Layer.mergeAll(Sealer.layer(testKeyring), SecureRandom.Live, Policies.layer({ totpFailureLimit: 1000 }))
+      const base = Layer.mergeAll(layerSealer(testKeyring), layerSecureRandom, layerPolicies({ totpFailureLimit: 1000 }))
       yield* Effect.gen(function* () {
         yield* TestClock.setTime(Date.UTC(2026, 0, 1))
         const tenantId = yield* setupTenant()

@@ -10,12 +10,9 @@
  * @since 0.0.0
  */
 
-/** @since 0.0.0 */
-export interface Migration {
-  readonly version: number
-  readonly name: string
-  readonly sql: string
-}
+import type { Migration } from "../Migration.js"
+
+export type { Migration }
 
 /**
  * The key of the transaction-level advisory lock that serializes migrations across replicas

@@ -5,12 +5,9 @@
  * @since 0.0.0
  */
 
-/** @since 0.0.0 */
-export interface Migration {
-  readonly version: number
-  readonly name: string
-  readonly sql: string
-}
+import type { Migration } from "../Migration.js"
+
+export type { Migration }
 
 /** @since 0.0.0 */
 export const migrations: ReadonlyArray<Migration> = [

@@ -35,7 +35,7 @@ const formatUuid = (b: Uint8Array): string => {
 
 /**
  * The SplitMix32 generator: small and well mixed, and NOT cryptographically secure. Only for the
- * {@link SecureRandom.deterministic} test layer.
+ * {@link layerSecureRandomDeterministic} test layer.
  */
 const splitMix32 = (seed: number) => {
   let state = seed >>> 0
@@ -51,44 +51,47 @@ const splitMix32 = (seed: number) => {
 /**
  * Cryptographically secure random bytes and UUIDs.
  * @since 0.0.0
+ * @category tags
  */
-export class SecureRandom extends Context.Tag("@lagrello/core/SecureRandom")<SecureRandom, SecureRandomService>() {
-  /**
-   * The production source: `crypto.randomBytes` and `crypto.randomUUID` (the operating system's
-   * CSPRNG).
-   * @since 0.0.0
-   */
-  static readonly Live: Layer.Layer<SecureRandom> = Layer.succeed(SecureRandom, {
-    bytes: (n) =>
-      Effect.flatMap(checkSize(n), (size) =>
-        Effect.sync(() => {
-          const buffer = randomBytes(size)
-          return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
-        })
-      ),
-    uuid: () => Effect.sync(() => randomUUID())
-  })
+export class SecureRandom extends Context.Tag("@lagrello/core/SecureRandom")<SecureRandom, SecureRandomService>() {}
 
-  /**
-   * A repeatable source for tests: every build of the layer yields the same sequence for the same
-   * `seed` (taken modulo 2^32). It is NOT secure, its output is predictable by design: never use
-   * it outside tests.
-   * @since 0.0.0
-   */
-  static readonly deterministic = (seed: number): Layer.Layer<SecureRandom> =>
-    Layer.sync(SecureRandom, () => {
-      const next = splitMix32(seed)
-      const fill = (size: number): Uint8Array => {
-        const out = new Uint8Array(size)
-        for (let i = 0; i < size; i += 4) {
-          const word = next()
-          for (let j = 0; j < 4 && i + j < size; j++) out[i + j] = (word >>> (8 * j)) & 0xff
-        }
-        return out
+/**
+ * The production source: `crypto.randomBytes` and `crypto.randomUUID` (the operating system's
+ * CSPRNG).
+ * @since 0.0.0
+ * @category layers
+ */
+export const layerSecureRandom: Layer.Layer<SecureRandom> = Layer.succeed(SecureRandom, {
+  bytes: (n) =>
+    Effect.flatMap(checkSize(n), (size) =>
+      Effect.sync(() => {
+        const buffer = randomBytes(size)
+        return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+      })
+    ),
+  uuid: () => Effect.sync(() => randomUUID())
+})
+
+/**
+ * A repeatable source for tests: every build of the layer yields the same sequence for the same
+ * `seed` (taken modulo 2^32). It is NOT secure, its output is predictable by design: never use it
+ * outside tests.
+ * @since 0.0.0
+ * @category layers
+ */
+export const layerSecureRandomDeterministic = (seed: number): Layer.Layer<SecureRandom> =>
+  Layer.sync(SecureRandom, () => {
+    const next = splitMix32(seed)
+    const fill = (size: number): Uint8Array => {
+      const out = new Uint8Array(size)
+      for (let i = 0; i < size; i += 4) {
+        const word = next()
+        for (let j = 0; j < 4 && i + j < size; j++) out[i + j] = (word >>> (8 * j)) & 0xff
       }
-      return {
-        bytes: (n) => Effect.flatMap(checkSize(n), (size) => Effect.sync(() => fill(size))),
-        uuid: () => Effect.sync(() => formatUuid(fill(16)))
-      }
-    })
-}
+      return out
+    }
+    return {
+      bytes: (n) => Effect.flatMap(checkSize(n), (size) => Effect.sync(() => fill(size))),
+      uuid: () => Effect.sync(() => formatUuid(fill(16)))
+    }
+  })
