@@ -12,6 +12,7 @@ import { HealthController } from "./http/health.controller.js"
 import { LoginController } from "./http/login.controller.js"
 import { MailboxController } from "./http/mailbox.controller.js"
 import { OpenApiController } from "./http/openapi.controller.js"
+import { effectLogger } from "./logger.js"
 import { TenantBootstrap } from "./tenant-bootstrap.js"
 import { webControllers, webProviders } from "./web/index.js"
 import { DEMO_CONFIG } from "./tokens.js"
@@ -24,6 +25,8 @@ export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): Lag
       ? { smtp: { url: config.mail.url, from: config.mail.from } }
       : { development: true },
   encryptionKeys,
+  // The core's lines in the demo's JSON format.
+  logger: effectLogger,
   ...(config.accessToken === undefined
     ? {}
     : {
@@ -45,7 +48,7 @@ export class AppModule {
         HealthController,
         OpenApiController,
         LoginController,
-        ...(config.mail.kind === "development" ? [MailboxController] : []),
+        ...(config.devMailbox.served ? [MailboxController] : []),
         ...webControllers
       ],
       providers: [

@@ -7,6 +7,7 @@ import type { Keyring, PolicySettings, Storage } from "@lagrello/core"
 import type { PgStorageOptions } from "@lagrello/core/pg"
 import type { SmtpOptions } from "@lagrello/core/smtp"
 import type * as Layer from "effect/Layer"
+import type * as Logger from "effect/Logger"
 
 /**
  * Where users, links and secrets are kept.
@@ -74,6 +75,12 @@ export interface LagrelloModuleOptions {
    * (on by default, every 10 minutes; safe on every replica).
    */
   readonly purge?: { readonly enabled?: boolean; readonly intervalMillis?: number } | undefined
+  /**
+   * The Effect logger of the module's runtime, in place of Effect's default (logfmt) one: every
+   * line the core writes (the outbox worker, the development mailbox, errors) goes through it, so
+   * an application can write them in its own format.
+   */
+  readonly logger?: Logger.Logger<unknown, void> | undefined
 }
 
 /**

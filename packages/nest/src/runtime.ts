@@ -21,6 +21,7 @@ import {
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { LagrelloModuleOptions } from "./options.js"
 
@@ -111,7 +112,11 @@ export const layerFromOptions = (options: LagrelloModuleOptions): Layer.Layer<La
       ? Layer.empty
       : layerPurge(options.purge?.intervalMillis === undefined ? {} : { interval: options.purge.intervalMillis })
   )
-  return Layer.provideMerge(background, services)
+  const layer = Layer.provideMerge(background, services)
+  // Provided under every layer, so that the fibers they fork (the outbox worker) log through it too.
+  return options.logger === undefined
+    ? layer
+    : Layer.provideMerge(layer, Logger.replace(Logger.defaultLogger, options.logger))
 }
 
 /**

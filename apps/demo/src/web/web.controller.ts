@@ -127,7 +127,7 @@ export class WebController {
       if (tag !== "TooManyRequests" && tag !== "NotFound" && tag !== "Conflict" && tag !== "InvalidPayload") throw error
       writeLog("info", "sign-in link not sent", { reason: tag })
     }
-    sendPage(reply, 200, checkMailPage(this.tenantName, email, this.config.mail.kind === "development"))
+    sendPage(reply, 200, checkMailPage(this.tenantName, email, this.config.devMailbox.served))
   }
 
   @Get("signin/code")
