@@ -11,6 +11,7 @@ import { AppModule } from "./app.module.js"
 import type { DemoConfig } from "./config.js"
 import { answerClientError } from "./http/client-error.js"
 import { installRequestLog, logRequest } from "./http/request-log.js"
+import { lockData } from "./data-lock.js"
 import { ensureKeyFile } from "./keyfile.js"
 import { JsonLogger, writeLog, writeLogNow } from "./logger.js"
 
@@ -52,6 +53,8 @@ export const encryptionKeysOf = (config: DemoConfig): string => {
 
 /** Creates the application, lets it bootstrap the tenant, and listens. */
 export const startDemo = async (config: DemoConfig): Promise<INestApplication> => {
+  // Before the key file and the database are touched: a second demo on the same data stops here.
+  if (config.database.kind === "sqlite") lockData(config.database.path)
   const encryptionKeys = encryptionKeysOf(config)
   const adapter = await httpAdapter(config)
   const app = await NestFactory.create(AppModule.forConfig(config, encryptionKeys), adapter, {
