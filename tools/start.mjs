@@ -23,7 +23,7 @@ const newest = (path) => {
   if (!stat.isDirectory()) return stat.mtimeMs
   let latest = 0
   for (const entry of readdirSync(path)) {
-    if (entry === "dist" || entry === "node_modules" || entry === "test-results") continue
+    if (entry === "dist" || entry === "node_modules" || entry === "test-results" || entry === "test-output") continue
     latest = Math.max(latest, newest(join(path, entry)))
   }
   return latest
