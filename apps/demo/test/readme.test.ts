@@ -1,9 +1,10 @@
 /**
- * The README's curl walk-through, as written: `npm start` at the repository root (what a
- * newcomer types), on a free port with its data in a temporary folder, then the README's marked
- * shell block run with bash, with TOKEN set to the access token the first start printed. Each
- * `# => ...` line of the block is what the command before it prints; the output must be exactly
- * those lines, in order. Then SIGTERM to `npm start` stops the server too (no process left).
+ * The curl walk-throughs of the README and of apps/demo/README.md, as written: `npm start` at
+ * the repository root (what a newcomer types), on a free port with its data in a temporary
+ * folder, then each README's marked shell block run with bash, with TOKEN set to the access token
+ * the first start printed. Each `# => ...` line of a block is what the command before it prints;
+ * the output must be exactly those lines, in order. Then SIGTERM to `npm start` stops the server
+ * too (no process left).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -15,7 +16,13 @@ import { markedBlocks } from "../../../tools/packaging/test/support/markdown.js"
 import { freePort } from "./support/server.js"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
-const [walkThrough, ...others] = markedBlocks(join(root, "README.md"))
+const walkThroughs = [
+  { document: "README.md", variable: "LAGRELLO" },
+  { document: "apps/demo/README.md", variable: "BASE" }
+].map(({ document, variable }) => {
+  const blocks = markedBlocks(join(root, document))
+  return { document, variable, blocks, block: blocks[0]! }
+})
 
 /** The environment without the demo's variables and npm's own (`npm test` sets `npm_config_*`). */
 const cleanEnv = (): Record<string, string> =>
@@ -53,8 +60,7 @@ describe("the README's curl walk-through against npm start", () => {
   let base: string
 
   beforeAll(async () => {
-    expect(walkThrough?.kind).toBe("run")
-    expect(others).toEqual([])
+    for (const { blocks } of walkThroughs) expect(blocks.map((b) => b.kind)).toEqual(["run"])
     dir = mkdtempSync(join(tmpdir(), "lagrello-readme-"))
     const port = await freePort()
     base = `http://127.0.0.1:${port}`
@@ -79,18 +85,18 @@ describe("the README's curl walk-through against npm start", () => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   })
 
-  it("prints what the README says, line by line", async () => {
+  it.each(walkThroughs)("$document: prints what it says, line by line", async ({ variable, block }) => {
     const token = /lgr_[A-Za-z0-9_-]{43}/.exec(output)?.[0]
     expect(token, output).toBeDefined()
-    const expected = walkThrough!.text
+    const expected = block.text
       .split("\n")
       .filter((line) => line.startsWith("# => "))
       .map((line) => line.slice("# => ".length))
     expect(expected.length).toBeGreaterThanOrEqual(5)
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const bash = spawn("bash", ["-euo", "pipefail", "-c", walkThrough!.text], {
+      const bash = spawn("bash", ["-euo", "pipefail", "-c", block.text], {
         cwd: root,
-        env: { ...cleanEnv(), LAGRELLO: base, TOKEN: token! }
+        env: { ...cleanEnv(), [variable]: base, TOKEN: token! }
       })
       let stdout = ""
       let stderr = ""
