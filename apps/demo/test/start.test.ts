@@ -114,3 +114,39 @@ describe("the development mailbox", () => {
     }
   })
 })
+
+describe("the sign-in form's CSRF token", () => {
+  /** The form cookie and token of the sign-in page. */
+  const form = async (url: string) => {
+    const home = await fetch(`${url}/`)
+    return { cookie: home.headers.getSetCookie()[0]!.split(";")[0]!, csrf: /name="csrf" value="([^"]+)"/.exec(await home.text())![1]! }
+  }
+  const post = (url: string, { cookie, csrf }: { cookie: string; csrf: string }) =>
+    fetch(`${url}/signin`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf, email: "restart@example.test" }).toString()
+    }).then(async (r) => ({ status: r.status, text: await r.text() }))
+
+  it("survives a restart (its key derives from the encryption key), and not a new encryption key", async () => {
+    const db = `sqlite:${join(dir, "forms.db")}`
+    const before = await startDemo({ DATABASE_URL: db, LAGRELLO_ENCRYPTION_KEY: encryptionKey }, { cwd: dir })
+    const opened = await form(before.url)
+    await before.stop()
+    const after = await startDemo({ DATABASE_URL: db, LAGRELLO_ENCRYPTION_KEY: encryptionKey }, { cwd: dir })
+    try {
+      expect((await post(after.url, opened)).status).toBe(200)
+    } finally {
+      await after.stop()
+    }
+    const other = Buffer.alloc(32, 4).toString("base64")
+    const rotated = await startDemo({ DATABASE_URL: db, LAGRELLO_ENCRYPTION_KEY: `k2:${other},k1:${encryptionKey}` }, { cwd: dir })
+    try {
+      const refused = await post(rotated.url, opened)
+      expect(refused.status).toBe(403)
+      expect(refused.text).toContain("This form has expired")
+    } finally {
+      await rotated.stop()
+    }
+  })
+})

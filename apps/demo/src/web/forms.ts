@@ -5,11 +5,14 @@
  * HMAC-SHA-256(key, value) in a hidden field. A cross-site form can neither read the cookie nor
  * compute the HMAC (the key never leaves the process), so it cannot post a matching pair.
  *
- * The key is random per process: after a restart, forms opened before it answer "This form has
- * expired" once, and the page that says so carries a new one. Signed-in users' forms carry their
- * session's own token instead (session.ts).
+ * The key is derived from the encryption key (HMAC under it of a label of its own, so it is no
+ * key of anything else): forms stay valid across a restart and on every replica that shares the
+ * configuration. Rotating the encryption key makes open forms answer "This form has expired"
+ * once; the page that says so carries a new token. Signed-in users' forms carry their session's
+ * own token instead (session.ts).
  */
 import { createHmac, randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { Inject, Injectable } from "@nestjs/common"
 import type { DemoConfig } from "../config.js"
 import { DEMO_CONFIG } from "../tokens.js"
@@ -21,11 +24,15 @@ const wellFormed = /^[A-Za-z0-9_-]{43}$/
 
 @Injectable()
 export class FormTokens {
-  private readonly key = randomBytes(32)
+  private readonly key: Buffer
   private readonly secure: boolean
 
   constructor(@Inject(DEMO_CONFIG) config: DemoConfig) {
     this.secure = config.publicUrl.toLowerCase().startsWith("https:")
+    // The key file exists by now: the start reads or creates it before the application is built.
+    const keys =
+      config.encryptionKey.kind === "configured" ? config.encryptionKey.keys : readFileSync(config.encryptionKey.path, "utf8").trim()
+    this.key = createHmac("sha256", keys).update("lagrello-demo/form-cookie/v1").digest()
   }
 
   private sign(value: string): string {
