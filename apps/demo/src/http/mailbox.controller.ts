@@ -29,7 +29,11 @@ const time = (millis: number) => new Date(millis).toISOString().replace("T", " "
 export const linkState = (entry: MailboxEntry, now: number, superseded: boolean): { readonly state: string; readonly live: boolean } => {
   if (entry.status === "failed") return { state: "failed: not delivered", live: false }
   if (entry.expiresAt <= now || entry.status === "expired") return { state: "expired", live: false }
-  if (superseded) return { state: "superseded: a newer link was sent to this address", live: false }
+  // (A status of "superseded" too, should the outbox mark the messages a newer link replaced.)
+  if (superseded || (entry.status as string) === "superseded") {
+    return { state: "superseded: a newer link was sent to this address", live: false }
+  }
+  if (entry.status !== "sent" && entry.status !== "pending") return { state: String(entry.status), live: false }
   const delivered = entry.status === "sent" ? "delivered" : "waiting for delivery"
   return { state: `${delivered}; works until ${time(entry.expiresAt)} unless it was used`, live: true }
 }
