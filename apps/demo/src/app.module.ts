@@ -13,6 +13,7 @@ import { HealthController } from "./http/health.controller.js"
 import { LoginController } from "./http/login.controller.js"
 import { MailboxController } from "./http/mailbox.controller.js"
 import { OpenApiController } from "./http/openapi.controller.js"
+import { effectLogger } from "./logger.js"
 import { TenantBootstrap } from "./tenant-bootstrap.js"
 import { webControllers, webProviders } from "./web/index.js"
 import { DEMO_CONFIG } from "./tokens.js"
@@ -25,6 +26,8 @@ export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): Lag
       ? { smtp: { url: config.mail.url, from: config.mail.from } }
       : { development: true },
   encryptionKeys,
+  // The core's lines in the demo's JSON format.
+  logger: effectLogger,
   // Links in answers (the token list's paging) are absolute under the demo's address.
   publicUrl: config.publicUrl,
   // The demo's own tenant; without LAGRELLO_ACCESS_TOKEN its first start generates the token, and
@@ -46,7 +49,7 @@ export class AppModule {
         HealthController,
         OpenApiController,
         LoginController,
-        ...(config.mail.kind === "development" ? [MailboxController] : []),
+        ...(config.devMailbox.served ? [MailboxController] : []),
         ...webControllers
       ],
       providers: [

@@ -4,6 +4,7 @@
  * resolve relative paths) and answers either the configuration or the first error, which names
  * the variable. It never repeats a secret value in an error.
  */
+import { isIP } from "node:net"
 import { isAbsolute, join, dirname, resolve } from "node:path"
 import { CallbackUrl, parseKeyring, parseSmtpUrl, TenantName } from "@lagrello/core"
 import * as Either from "effect/Either"
@@ -43,6 +44,12 @@ export interface DemoConfig {
   readonly publicUrl: string
   readonly encryptionKey: EncryptionKeySource
   readonly adapter: AdapterName
+  /**
+   * Whether `/dev/mailbox` is served (only with the development outbox): it lists live sign-in
+   * links, so only while the demo listens on a loopback address, unless `LAGRELLO_DEV_MAILBOX=1`
+   * says so explicitly (`0` turns it off on loopback too).
+   */
+  readonly devMailbox: { readonly served: boolean; readonly why: string }
 }
 
 /** A configuration that cannot be used: the variable, and one line saying what is wrong with it. */
@@ -167,8 +174,36 @@ const parseTenantName = (text: string | undefined): string => {
 
 const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host)
 
+/** The IPv6 address in its shortest form (`0:0::0` -> `::`). */
+const shortIPv6 = (address: string) => new URL(`http://[${address}]/`).hostname.slice(1, -1)
+
+/** An address that means "every interface" (0.0.0.0, ::, and their other spellings): no one can reach the demo there. */
+export const isWildcardAddress = (host: string): boolean => {
+  // Also `0` and `000.0.0.0`, which the system's resolver reads as 0.0.0.0.
+  if (/^\d+(?:\.\d+){0,3}$/.test(host)) return host.split(".").every((part) => Number(part) === 0)
+  if (isIP(host) === 6) return ["::", "::ffff:0:0"].includes(shortIPv6(host))
+  return false
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`: addresses only this machine reaches. */
+export const isLoopbackAddress = (host: string): boolean => {
+  if (host.toLowerCase() === "localhost") return true
+  if (isIP(host) === 4) return host.split(".")[0] === "127"
+  if (isIP(host) === 6) {
+    const short = shortIPv6(host)
+    return short === "::1" || /^::ffff:7f[0-9a-f]{2}:/.test(short)
+  }
+  return false
+}
+
 const parsePublicUrl = (text: string | undefined, host: string, port: number): string => {
-  if (text === undefined) return `http://${urlHost(host)}:${port}`
+  if (text === undefined) {
+    if (isWildcardAddress(host)) {
+      // Links in mails would point at http://0.0.0.0:PORT/..., which no browser can open.
+      return invalid("PUBLIC_URL", "must be set when HOST is a wildcard address (every interface): set it to the demo's address as users reach it, e.g. PUBLIC_URL=https://auth.example.com")
+    }
+    return `http://${urlHost(host)}:${port}`
+  }
   if (!URL.canParse(text)) return invalid("PUBLIC_URL", "must be an absolute URL, e.g. https://auth.example.com")
   const url = new URL(text)
   if (url.protocol !== "http:" && url.protocol !== "https:") return invalid("PUBLIC_URL", "must be an http(s) URL")
@@ -209,6 +244,21 @@ const parseEncryptionKey = (text: string | undefined, database: DemoConfig["data
   return { kind: "configured", keys: text }
 }
 
+const parseDevMailbox = (text: string | undefined, mail: Mail, host: string): DemoConfig["devMailbox"] => {
+  if (text !== undefined && text !== "0" && text !== "1") {
+    return invalid("LAGRELLO_DEV_MAILBOX", "must be 1 (serve /dev/mailbox on any HOST) or 0 (never serve it)")
+  }
+  if (mail.kind !== "development") {
+    if (text === "1") return invalid("LAGRELLO_DEV_MAILBOX", "the development mailbox exists only without SMTP_URL")
+    return { served: false, why: "SMTP_URL is set" }
+  }
+  if (text === "1") return { served: true, why: "LAGRELLO_DEV_MAILBOX=1" }
+  if (text === "0") return { served: false, why: "LAGRELLO_DEV_MAILBOX=0" }
+  return isLoopbackAddress(host)
+    ? { served: true, why: "HOST is a loopback address" }
+    : { served: false, why: "HOST is not a loopback address; LAGRELLO_DEV_MAILBOX=1 serves it anyway" }
+}
+
 const parseAdapter = (text: string | undefined): AdapterName => {
   if (text === undefined) return defaults.adapter
   const name = text.toLowerCase()
@@ -232,9 +282,10 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, cw
     const callbackUrl = parseCallbackUrl(read(env, "LAGRELLO_CALLBACK_URL"), publicUrl)
     const encryptionKey = parseEncryptionKey(read(env, "LAGRELLO_ENCRYPTION_KEY"), database)
     const adapter = parseAdapter(read(env, "LAGRELLO_ADAPTER"))
+    const devMailbox = parseDevMailbox(read(env, "LAGRELLO_DEV_MAILBOX"), mail, host)
     return {
       ok: true,
-      config: { port, host, database, mail, tenantName, accessToken, callbackUrl, publicUrl, encryptionKey, adapter }
+      config: { port, host, database, mail, tenantName, accessToken, callbackUrl, publicUrl, encryptionKey, adapter, devMailbox }
     }
   } catch (error) {
     if (error instanceof Invalid) return { ok: false, error: error.error }

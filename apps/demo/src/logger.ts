@@ -4,6 +4,10 @@
  * token, code, key or Authorization header is ever logged (SPEC 3.4).
  */
 import type { LoggerService } from "@nestjs/common"
+import * as Cause from "effect/Cause"
+import * as HashMap from "effect/HashMap"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 
 export type Level = "debug" | "info" | "warn" | "error" | "fatal"
 
@@ -31,8 +35,26 @@ export const writeLog = (level: Level, msg: string, fields: LogFields = {}): voi
   }
 }
 
-// Nest's start-up chatter: one line per module and per route.
-const quiet = new Set(["InstanceLoader", "RoutesResolver", "RouterExplorer"])
+/** Writes a line at once, with what is buffered before it (for the process's `exit` event, after which nothing runs). */
+export const writeLogNow = (level: Level, msg: string, fields: LogFields = {}): void => {
+  flush()
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`)
+}
+
+// Nest's start-up chatter: one line per module and per route (about 50 on every start), at debug.
+const chatter = new Set(["InstanceLoader", "RoutesResolver", "RouterExplorer"])
+
+/**
+ * A class name as written in the sources. The bundle (bundle.mjs, esbuild without keepNames, which
+ * costs CPU per request) renames a decorated class `HealthController` to `HealthController2`
+ * (tsc's `let X = class X` collides once scopes are merged) and some of Nest's own to
+ * `_InstanceLoader`: esbuild's suffixes start at 2 after a lower-case letter, no class of the demo,
+ * the packages or Nest ends so, and its prefix is underscores.
+ */
+export const sourceName = (name: string): string => name.replace(/^_+(?=[A-Za-z])/, "").replace(/(?<=[a-z])[2-9]$/, "")
+
+/** The same in a message of Nest's (`HealthController2 {/health}:`, `AppModule2 dependencies initialized`). */
+const sourceNames = (text: string): string => text.replace(/\b_*([A-Z][A-Za-z0-9]*[a-z])[2-9]\b/g, "$1")
 
 const split = (params: ReadonlyArray<unknown>): { context: string | undefined; rest: ReadonlyArray<unknown> } => {
   const last = params.at(-1)
@@ -49,10 +71,14 @@ export class JsonLogger implements LoggerService {
   constructor(private readonly debugEnabled = false) {}
 
   private write(level: Level, message: unknown, params: ReadonlyArray<unknown>) {
-    const { context, rest } = split(params)
-    if (level === "info" && context !== undefined && quiet.has(context)) return
-    const stack = level === "error" || level === "fatal" ? rest.find((p): p is string => typeof p === "string") : undefined
-    writeLog(level, text(message), { context, ...(stack ? { stack } : {}) })
+    const split_ = split(params)
+    const context = split_.context === undefined ? undefined : sourceName(split_.context)
+    if (context !== undefined && chatter.has(context)) {
+      if (!this.debugEnabled) return
+      level = "debug"
+    }
+    const stack = level === "error" || level === "fatal" ? split_.rest.find((p): p is string => typeof p === "string") : undefined
+    writeLog(level, sourceNames(text(message)), { context, ...(stack ? { stack } : {}) })
   }
 
   log(message: unknown, ...params: Array<unknown>) {
@@ -74,3 +100,30 @@ export class JsonLogger implements LoggerService {
     if (this.debugEnabled) this.write("debug", message, params)
   }
 }
+
+const levelOf = (level: LogLevel.LogLevel): Level => {
+  if (LogLevel.greaterThanEqual(level, LogLevel.Fatal)) return "fatal"
+  if (LogLevel.greaterThanEqual(level, LogLevel.Error)) return "error"
+  if (LogLevel.greaterThanEqual(level, LogLevel.Warning)) return "warn"
+  if (LogLevel.greaterThanEqual(level, LogLevel.Info)) return "info"
+  return "debug"
+}
+
+const field = (value: unknown): string | number | boolean =>
+  typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? value : text(value)
+
+/**
+ * Effect's logger for the module's runtime (`LagrelloModule`'s `logger` option): the core's lines
+ * (outbox worker, development mailbox, errors) as the same JSON lines as `writeLog`, instead of
+ * Effect's logfmt. The first message part is `msg`; further parts (`Effect.logError("...", tag)`)
+ * are `detail`, so that `msg` is never written twice; annotations become fields; a failure's cause
+ * is `cause` (the core's errors never quote input or secrets).
+ */
+export const effectLogger: Logger.Logger<unknown, void> = Logger.make(({ annotations, cause, logLevel, message }) => {
+  const parts = Array.isArray(message) ? message : [message]
+  const fields: LogFields = {}
+  for (const [key, value] of HashMap.toEntries(annotations)) fields[key] = field(value)
+  if (parts.length > 1) fields.detail = parts.slice(1).map(text).join(" ")
+  if (!Cause.isEmpty(cause)) fields.cause = Cause.pretty(cause)
+  writeLog(levelOf(logLevel), text(parts[0] ?? ""), fields)
+})

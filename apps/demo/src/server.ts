@@ -11,8 +11,9 @@ import { AppModule } from "./app.module.js"
 import type { DemoConfig } from "./config.js"
 import { answerClientError } from "./http/client-error.js"
 import { installRequestLog, logRequest } from "./http/request-log.js"
+import { lockData } from "./data-lock.js"
 import { ensureKeyFile } from "./keyfile.js"
-import { JsonLogger, writeLog } from "./logger.js"
+import { JsonLogger, writeLog, writeLogNow } from "./logger.js"
 
 /** Body size limit of Fastify (the module answers larger bodies with a 400); Express keeps Nest's 100 KB. */
 export const bodyLimitBytes = 1024 * 1024
@@ -52,6 +53,8 @@ export const encryptionKeysOf = (config: DemoConfig): string => {
 
 /** Creates the application, lets it bootstrap the tenant, and listens. */
 export const startDemo = async (config: DemoConfig): Promise<INestApplication> => {
+  // Before the key file and the database are touched: a second demo on the same data stops here.
+  if (config.database.kind === "sqlite") lockData(config.database.path)
   const encryptionKeys = encryptionKeysOf(config)
   const adapter = await httpAdapter(config)
   const app = await NestFactory.create(AppModule.forConfig(config, encryptionKeys), adapter, {
@@ -83,9 +86,19 @@ export const startDemo = async (config: DemoConfig): Promise<INestApplication> =
     mail: config.mail.kind
   })
   if (config.mail.kind === "development") {
-    writeLog("warn", "no SMTP_URL: development mailbox; links are printed here and listed on /dev/mailbox, never use this in production", {
-      mailbox: `${config.publicUrl}/dev/mailbox`
-    })
+    const { served, why } = config.devMailbox
+    writeLog(
+      "warn",
+      served
+        ? "no SMTP_URL: development mailbox; links are printed here and listed on /dev/mailbox, never use this in production"
+        : "no SMTP_URL: development mailbox; links are printed here, /dev/mailbox is not served",
+      { devMailbox: served ? "served" : "not served", why, ...(served ? { mailbox: `${config.publicUrl}/dev/mailbox` } : {}) }
+    )
   }
+  // Nest's shutdown hooks (registered above) close the application on these signals; the log says so.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => writeLog("info", "stopping", { signal }))
+  }
+  process.once("exit", (code) => writeLogNow("info", "stopped", { exitCode: code }))
   return app
 }

@@ -29,7 +29,8 @@ describe("loadConfig", () => {
       callbackUrl: "http://127.0.0.1:3000/login/{}",
       publicUrl: "http://127.0.0.1:3000",
       encryptionKey: { kind: "file", path: "/srv/demo/data/lagrello.key" },
-      adapter: "fastify"
+      adapter: "fastify",
+      devMailbox: { served: true, why: "HOST is a loopback address" }
     })
   })
 
@@ -62,7 +63,8 @@ describe("loadConfig", () => {
       callbackUrl: "https://app.acme.example/magic/{}",
       publicUrl: "https://auth.acme.example",
       encryptionKey: { kind: "configured", keys: `k2:${key},k1:${key}` },
-      adapter: "express"
+      adapter: "express",
+      devMailbox: { served: false, why: "SMTP_URL is set" }
     })
   })
 
@@ -70,6 +72,38 @@ describe("loadConfig", () => {
     expect(ok(loadConfig({ HOST: "::1", PORT: "4000" }, cwd)).publicUrl).toBe("http://[::1]:4000")
     const config = ok(loadConfig({ PUBLIC_URL: "https://demo.example/auth/" }, cwd))
     expect(config.callbackUrl).toBe("https://demo.example/auth/login/{}")
+  })
+
+  it.each(["0.0.0.0", "::", "0:0:0:0:0:0:0:0", "[::]", "::ffff:0.0.0.0", "000.0.0.0", "0"])(
+    "refuses HOST=%s (every interface) without PUBLIC_URL, with one line saying to set it",
+    (host) => {
+      const e = error({ HOST: host })
+      expect(e.variable).toBe("PUBLIC_URL")
+      expect(e.message).toMatch(/^PUBLIC_URL: must be set when HOST is a wildcard address/)
+      expect(e.message).not.toContain("\n")
+      expect(ok(loadConfig({ HOST: host, PUBLIC_URL: "https://auth.example" }, cwd)).publicUrl).toBe("https://auth.example")
+    }
+  )
+
+  it("derives PUBLIC_URL from a specific HOST", () => {
+    expect(ok(loadConfig({ HOST: "192.0.2.10" }, cwd)).publicUrl).toBe("http://192.0.2.10:3000")
+    expect(ok(loadConfig({ HOST: "demo.internal" }, cwd)).publicUrl).toBe("http://demo.internal:3000")
+  })
+
+  it("serves the development mailbox only on a loopback HOST, unless LAGRELLO_DEV_MAILBOX says otherwise", () => {
+    const mailbox = (env: Record<string, string>) => ok(loadConfig(env, cwd)).devMailbox
+    for (const host of ["127.0.0.1", "127.8.9.10", "::1", "localhost", "::ffff:127.0.0.1"]) {
+      expect(mailbox({ HOST: host }), host).toEqual({ served: true, why: "HOST is a loopback address" })
+    }
+    const notLoopback = { served: false, why: "HOST is not a loopback address; LAGRELLO_DEV_MAILBOX=1 serves it anyway" }
+    expect(mailbox({ HOST: "0.0.0.0", PUBLIC_URL: "https://auth.example" })).toEqual(notLoopback)
+    expect(mailbox({ HOST: "192.0.2.10" })).toEqual(notLoopback)
+    expect(mailbox({ HOST: "demo.internal" })).toEqual(notLoopback)
+    expect(mailbox({ HOST: "192.0.2.10", LAGRELLO_DEV_MAILBOX: "1" })).toEqual({ served: true, why: "LAGRELLO_DEV_MAILBOX=1" })
+    expect(mailbox({ LAGRELLO_DEV_MAILBOX: "0" })).toEqual({ served: false, why: "LAGRELLO_DEV_MAILBOX=0" })
+    expect(mailbox({ SMTP_URL: "smtp://mail.example.com" })).toEqual({ served: false, why: "SMTP_URL is set" })
+    expect(error({ LAGRELLO_DEV_MAILBOX: "yes" }).variable).toBe("LAGRELLO_DEV_MAILBOX")
+    expect(error({ LAGRELLO_DEV_MAILBOX: "1", SMTP_URL: "smtp://mail.example.com" }).variable).toBe("LAGRELLO_DEV_MAILBOX")
   })
 
   it("resolves sqlite paths against the working directory, and keeps the key beside the database", () => {

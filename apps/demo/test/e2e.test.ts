@@ -3,7 +3,7 @@
  * database and a configured access token. The four operations as an application uses them, then
  * every error status of the reference in the v1 error shape, and what the logs (do not) contain.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createLagrelloClient, isLagrelloError } from "@lagrello/client"
@@ -54,9 +54,14 @@ afterAll(async () => {
 
 describe("the demo server, end to end", () => {
   it("serves /health and /openapi.json", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
     const health = await call(demo.url, "GET", "/health")
     expect(health.status).toBe(200)
-    expect(health.json).toEqual({ status: "ok" })
+    expect(health.json).toEqual({ status: "ok", version })
+    const live = await call(demo.url, "GET", "/health/live")
+    expect(live.status).toBe(200)
+    expect(live.headers.get("cache-control")).toBe("no-store")
+    expect(live.json).toEqual({ status: "ok", version })
     const openapi = await call(demo.url, "GET", "/openapi.json")
     expect(openapi.status).toBe(200)
     expect(openapi.headers.get("content-type")).toMatch(/^application\/json/)

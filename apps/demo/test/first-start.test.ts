@@ -85,5 +85,32 @@ describe("the first start and the next ones", () => {
       // Ctrl-C stops it as cleanly as SIGTERM.
       expect(await demo.stop("SIGINT")).toEqual({ code: 0, signal: null })
     }
+    // One format: every line is a JSON object (the development mailbox's line too), Nest's route
+    // chatter is not printed, class names are the sources' names, and the stop is logged.
+    const records = jsonLines(demo.stdout())
+    const mailbox = records.find((r) => r.mailbox === "development")
+    expect(mailbox).toMatchObject({ level: "info", msg: expect.stringMatching(/^Development mailbox: message to bob@example\.test: /) })
+    expect(Object.keys(mailbox!).filter((k) => k === "message")).toEqual([])
+    expect(records.filter((r) => /^Mapped \{/.test(String(r.msg)) || r.context === "RoutesResolver")).toEqual([])
+    for (const r of records) {
+      expect(`${String(r.context ?? "")} ${String(r.msg)}`).not.toMatch(/\b_[A-Z]|[a-z][2-9]\b/)
+    }
+    expect(records.map((r) => r.context)).toContain("NestFactory")
+    expect(records).toContainEqual(expect.objectContaining({ level: "info", msg: "stopping", signal: "SIGINT" }))
+    expect(records.at(-1)).toMatchObject({ msg: "stopped", exitCode: 0 })
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: "warn", devMailbox: "served", why: "HOST is a loopback address" })
+    )
   })
 })
+
+/** The lines of standard output as JSON objects; fails on a line that is not one. */
+const jsonLines = (stdout: string): Array<Record<string, unknown>> =>
+  stdout
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const record = JSON.parse(line) as Record<string, unknown>
+      expect(Object.keys(record).slice(0, 3)).toEqual(["time", "level", "msg"])
+      return record
+    })

@@ -196,7 +196,7 @@ describe.each(["fastify", "express"] as const)("malformed requests on %s", (adap
   it("stays healthy afterwards, and answered no 5xx", async () => {
     const health = await call(demo.url, "GET", "/health")
     expect(health.status).toBe(200)
-    expect(health.json).toEqual({ status: "ok" })
+    expect(health.json).toEqual({ status: "ok", version: expect.any(String) })
     const statuses = demo
       .stdout()
       .trim()

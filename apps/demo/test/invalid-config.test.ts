@@ -25,7 +25,10 @@ describe("invalid configuration", () => {
     ["SMTP_URL", { SMTP_URL: "http://user:secret-password@mail.example.test" }],
     ["LAGRELLO_CALLBACK_URL", { LAGRELLO_CALLBACK_URL: "https://app.example.test/login" }],
     ["PUBLIC_URL", { PUBLIC_URL: "not a url" }],
-    ["LAGRELLO_ADAPTER", { LAGRELLO_ADAPTER: "koa" }]
+    ["LAGRELLO_ADAPTER", { LAGRELLO_ADAPTER: "koa" }],
+    ["PUBLIC_URL", { HOST: "0.0.0.0" }],
+    ["PUBLIC_URL", { HOST: "::" }],
+    ["LAGRELLO_DEV_MAILBOX", { LAGRELLO_DEV_MAILBOX: "yes" }]
   ] as const)("%s: %j exits 1 with one line naming the variable", async (variable, env) => {
     const result = await runDemo({ ...env }, { cwd })
     expect(result.code).toBe(1)

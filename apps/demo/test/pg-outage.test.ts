@@ -104,6 +104,10 @@ describePostgres("the demo while PostgreSQL is unreachable", (db) => {
     expectUnavailableWithin(send, cutBoundMillis)
     const health = await timed(() => call(demo.url, "GET", "/health"))
     expectUnavailableWithin(health, cutBoundMillis)
+    // Liveness does not ask the database: the process is alive, do not restart it.
+    const live = await call(demo.url, "GET", "/health/live")
+    expect(live.status, live.text).toBe(200)
+    expect(live.json).toEqual({ status: "ok", version: expect.stringMatching(/^\d+\.\d+\.\d+/) })
 
     proxy.restore()
     await recovered()

@@ -1,5 +1,6 @@
 /** The demo's small parts: HTML escaping, the mailbox page, the key file, the health answer. */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { spawn } from "node:child_process"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { MailboxEntry } from "@lagrello/core"
@@ -8,6 +9,9 @@ import { afterEach, describe, expect, it } from "vitest"
 import { HealthController } from "../src/http/health.controller.js"
 import { escapeHtml } from "../src/http/html.js"
 import { renderMailbox } from "../src/http/mailbox.controller.js"
+import { DataLockError, lockData } from "../src/data-lock.js"
+import { sourceName } from "../src/logger.js"
+import { clientKey, SignInThrottle } from "../src/web/throttle.js"
 import { ensureKeyFile, KeyFileError } from "../src/keyfile.js"
 import { announceToken } from "../src/tenant-bootstrap.js"
 
@@ -38,9 +42,24 @@ describe("the mailbox page", () => {
     expect(html).not.toContain("<img")
     expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;")
     expect(html.indexOf("&lt;img")).toBeLessThan(html.indexOf("Old"))
-    expect(html).toContain('<a href="https://a.example/login/old" rel="noreferrer">')
-    // The older one expired at 601 000, the newer one has not.
-    expect(html.match(/<td>expired<\/td>/g)).toHaveLength(1)
+    // The older one expired at 601 000 (shown, not linked), the newer one has not.
+    expect(html).not.toContain('<a href="https://a.example/login/old"')
+    expect(html.match(/<td class="state">expired<\/td>/g)).toHaveLength(1)
+    expect(html).toContain("waiting for delivery; works until 1970-01-01 00:10:02 UTC unless it was used")
+  })
+
+  it("shows a link superseded by a newer one to the same address, failed and delivered ones, and never a dead link as a link", () => {
+    const older = entry(1_000, "Ann@example.test", "First", "https://a.example/login/first")
+    const newer = { ...entry(2_000, "ann@example.test", "Second", "https://a.example/login/second"), status: "sent" as const }
+    const failed = { ...entry(3_000, "bob@example.test", "Failed", "https://a.example/login/failed"), status: "failed" as const }
+    const html = renderMailbox([older, newer, failed], 10_000)
+    expect(html).toContain("superseded: a newer link was sent to this address")
+    expect(html).toContain("failed: not delivered")
+    expect(html).toContain("delivered; works until")
+    expect(html).toContain('<a href="https://a.example/login/second" rel="noreferrer">')
+    expect(html).not.toContain('<a href="https://a.example/login/first"')
+    expect(html).not.toContain('<a href="https://a.example/login/failed"')
+    expect(html).toContain("cannot tell whether one was used")
   })
 
   it("says when there is no message", () => {
@@ -97,7 +116,7 @@ describe("GET /health", () => {
   it("is 200 when the database answers", async () => {
     const service = { run: async () => undefined } as unknown as LagrelloService
     const r = response()
-    expect(await new HealthController(service).health(r)).toEqual({ status: "ok" })
+    expect(await new HealthController(service).health(r)).toEqual({ status: "ok", version: expect.stringMatching(/^\d+\.\d+\.\d+/) })
     expect(r.code).toBe(200)
   })
   it("is 503 Unavailable when it does not", async () => {
@@ -108,5 +127,76 @@ describe("GET /health", () => {
       message: "The database is not reachable"
     })
     expect(r.code).toBe(503)
+  })
+  it("has a liveness answer that never asks the database", () => {
+    const service = { run: () => Promise.reject(new Error("must not be called")) } as unknown as LagrelloService
+    expect(new HealthController(service).live()).toEqual({ status: "ok", version: expect.stringMatching(/^\d+\.\d+\.\d+/) })
+  })
+})
+
+describe("the sign-in throttle", () => {
+  const limits = { perAddress: 3, perAddressWindowMillis: 60_000, total: 5, totalWindowMillis: 10_000, maxAddresses: 4 }
+
+  it("limits each client address, then all together, and says when to retry", () => {
+    const throttle = new SignInThrottle(limits)
+    for (let i = 0; i < 3; i++) expect(throttle.take("192.0.2.1", 1_000 + i).ok).toBe(true)
+    expect(throttle.take("192.0.2.1", 2_000)).toEqual({ ok: false, retryAfterSeconds: 59 })
+    expect(throttle.take("192.0.2.2", 2_000).ok).toBe(true)
+    expect(throttle.take("192.0.2.3", 2_000).ok).toBe(true)
+    // Five in ten seconds in total.
+    expect(throttle.take("192.0.2.4", 3_000)).toEqual({ ok: false, retryAfterSeconds: 8 })
+    expect(throttle.take("192.0.2.4", 11_001).ok).toBe(true)
+    // The per-address window still holds the first address.
+    expect(throttle.take("192.0.2.1", 20_000).ok).toBe(false)
+    expect(throttle.take("192.0.2.1", 61_001).ok).toBe(true)
+  })
+
+  it("counts IPv6 clients per /64 and IPv4-mapped ones as IPv4", () => {
+    expect(clientKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64")
+    expect(clientKey("2001:0db8:0001:0002:ffff:1:2:3")).toBe("2001:db8:1:2::/64")
+    expect(clientKey("::1")).toBe("0:0:0:0::/64")
+    expect(clientKey("::ffff:127.0.0.1")).toBe("127.0.0.1")
+    expect(clientKey(undefined)).toBe("unknown")
+    const throttle = new SignInThrottle({ ...limits, total: 100 })
+    for (let i = 0; i < 3; i++) expect(throttle.take(`2001:db8:1:2::${i + 1}`, 1_000).ok).toBe(true)
+    expect(throttle.take("2001:db8:1:2::99", 1_000).ok).toBe(false)
+  })
+
+  it("tracks a bounded number of addresses", () => {
+    const throttle = new SignInThrottle({ ...limits, total: 1_000 })
+    for (let i = 0; i < 50; i++) throttle.take(`198.51.100.${i}`, 1_000)
+    expect(throttle.size).toBeLessThanOrEqual(4)
+  })
+})
+
+describe("class names in the bundle's logs", () => {
+  it("are the sources' names", () => {
+    expect(sourceName("HealthController2")).toBe("HealthController")
+    expect(sourceName("_InstanceLoader")).toBe("InstanceLoader")
+    expect(sourceName("NestFactory")).toBe("NestFactory")
+    expect(sourceName("Http2Adapter")).toBe("Http2Adapter")
+  })
+})
+
+describe("the lock on the SQLite data", () => {
+  let dir: string
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("is taken, refused while its process runs, and taken over from a process that is gone", async () => {
+    dir = mkdtempSync(join(tmpdir(), "lagrello-lock-"))
+    const db = join(dir, "data", "x.db")
+    expect(lockData(db)).toBe(`${db}.lock`)
+    expect(readFileSync(`${db}.lock`, "utf8")).toBe(`${process.pid}\n`)
+    // Held by a running node process: refused, naming it.
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"])
+    await new Promise((r) => holder.once("spawn", r))
+    writeFileSync(`${db}.lock`, `${holder.pid}\n`)
+    expect(() => lockData(db)).toThrow(DataLockError)
+    expect(() => lockData(db)).toThrow(new RegExp(`in use by another demo \\(pid ${holder.pid},`))
+    holder.kill("SIGKILL")
+    await new Promise((r) => holder.once("exit", r))
+    // Gone: taken over.
+    expect(lockData(db)).toBe(`${db}.lock`)
+    expect(readFileSync(`${db}.lock`, "utf8")).toBe(`${process.pid}\n`)
   })
 })

@@ -1,8 +1,11 @@
 /**
  * The sign-in pages without a browser: the built demo (development mailbox), on both adapters.
  * Mail scanners fetch links (HEAD, GET): that must leave the link usable; only the confirmation
- * POST, with the session's CSRF token, consumes it. Headers and cookie attributes of SPEC 3.6.
+ * POST, with the form's CSRF token, consumes it. Headers and cookie attributes of SPEC 3.6;
+ * sessions only after sign-in; the sign-in throttle; a current code to replace or turn off the
+ * authenticator.
  */
+import { request as httpRequest } from "node:http"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -21,34 +24,66 @@ interface Page {
   readonly text: string
 }
 
+// Each client connects from its own loopback address (all of 127.0.0.0/8 is on lo), so that the
+// per-address sign-in throttle counts each test's requests apart.
+let nextAddress = 10
+const newLocalAddress = () => `127.0.0.${nextAddress++ % 250 + 2}`
+
 class WebClient {
   private readonly cookies = new Map<string, string>()
 
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    readonly localAddress: string = newLocalAddress()
+  ) {}
 
-  async request(method: string, path: string, form?: Record<string, string>): Promise<Page> {
+  request(method: string, path: string, form?: Record<string, string>): Promise<Page> {
     const headers: Record<string, string> = {}
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
-    if (form !== undefined) headers["content-type"] = "application/x-www-form-urlencoded"
-    const response = await fetch(this.base + path, {
-      method,
-      headers,
-      redirect: "manual",
-      ...(form === undefined ? {} : { body: new URLSearchParams(form).toString() })
-    })
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(";")
-      const eq = pair!.indexOf("=")
-      const name = pair!.slice(0, eq)
-      const value = pair!.slice(eq + 1)
-      if (value === "" || /max-age=0/i.test(line)) this.cookies.delete(name)
-      else this.cookies.set(name, value)
+    const body = form === undefined ? undefined : new URLSearchParams(form).toString()
+    if (body !== undefined) {
+      headers["content-type"] = "application/x-www-form-urlencoded"
+      headers["content-length"] = String(Buffer.byteLength(body))
     }
-    return { status: response.status, headers: response.headers, text: await response.text() }
+    const url = new URL(this.base + path)
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, localAddress: this.localAddress, agent: false },
+        (res) => {
+          let text = ""
+          res.setEncoding("utf8").on("data", (c: string) => (text += c))
+          res.on("end", () => {
+            const answer = new Headers()
+            for (const [name, value] of Object.entries(res.headers)) {
+              for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) answer.append(name, v)
+            }
+            for (const line of answer.getSetCookie()) {
+              const [pair] = line.split(";")
+              const eq = pair!.indexOf("=")
+              const name = pair!.slice(0, eq)
+              const value = pair!.slice(eq + 1)
+              if (value === "" || /max-age=0/i.test(line)) this.cookies.delete(name)
+              else this.cookies.set(name, value)
+            }
+            resolve({ status: res.statusCode ?? 0, headers: answer, text })
+          })
+        }
+      )
+      req.on("error", reject)
+      req.end(body)
+    })
   }
 
   get = (path: string) => this.request("GET", path)
   post = (path: string, form: Record<string, string>) => this.request("POST", path, form)
+  cookieNames = () => [...this.cookies.keys()]
+}
+
+/** The secret shown on the set-up page, as copying it gives it (the groups' text, without markup). */
+const secretOf = (page: Page): string => {
+  const shown = /id="totp-secret">(.*?)<\/code>/.exec(page.text)?.[1]
+  if (shown === undefined) throw new Error(`No secret on the page:\n${page.text}`)
+  return shown.replace(/<[^>]+>/g, "")
 }
 
 /** The CSRF token of the (first) form of a page. */
@@ -150,19 +185,28 @@ describe.each(["fastify", "express"] as const)("the sign-in pages (%s)", (adapte
     expect((await client.post(path, { csrf: csrfOf(confirm) })).status).toBe(303)
   })
 
-  it("sends the security headers and a HttpOnly, SameSite=Lax session cookie", async () => {
+  it("sends the security headers; an anonymous visitor gets only the form cookie, a session starts at sign-in", async () => {
     const home = await fetch(`${demo.url}/`)
     expect(home.headers.get("content-security-policy")).toContain(
       "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
     )
     expect(home.headers.get("x-content-type-options")).toBe("nosniff")
     expect(home.headers.get("referrer-policy")).toBe("no-referrer")
+    expect(home.headers.getSetCookie()).toHaveLength(1)
     const cookie = home.headers.getSetCookie()[0] ?? ""
-    expect(cookie).toMatch(/^lagrello_demo_session=[\w-]{43}; /)
-    expect(cookie).toContain("HttpOnly")
-    expect(cookie).toContain("SameSite=Lax")
-    expect(cookie).toContain("Path=/")
-    expect(cookie).not.toContain("Secure")
+    expect(cookie).toMatch(/^lagrello_demo_form=[\w-]{43}; HttpOnly; SameSite=Lax; Path=\/$/)
+    const client = new WebClient(demo.url)
+    const path = await signIn(client, "cookie@example.test")
+    expect(client.cookieNames()).toEqual(["lagrello_demo_form"])
+    const confirm = await client.get(path)
+    expect(confirm.headers.getSetCookie()).toEqual([])
+    const signedIn = await client.post(path, { csrf: csrfOf(confirm) })
+    const session = signedIn.headers.getSetCookie()[0] ?? ""
+    expect(session).toMatch(/^lagrello_demo_session=[\w-]{43}; /)
+    expect(session).toContain("HttpOnly")
+    expect(session).toContain("SameSite=Lax")
+    expect(session).toContain("Path=/")
+    expect(session).not.toContain("Secure")
     const css = await fetch(`${demo.url}/web/style.css`)
     expect(css.status).toBe(200)
     expect(css.headers.get("content-type")).toMatch(/^text\/css/)
@@ -190,7 +234,11 @@ describe.each(["fastify", "express"] as const)("the sign-in pages (%s)", (adapte
     expect((await client.post("/account/totp/setup", { csrf: csrfOf(account) })).headers.get("location")).toBe("/account/totp")
     const setup = await client.get("/account/totp")
     expect(setup.text).toMatch(/<img class="qr" src="data:image\/png;base64,/)
-    const secret = base32Decode(/id="totp-secret">([A-Z2-7]+)</.exec(setup.text)![1]!)!
+    // Shown in groups of four; copied, it is the secret as one word.
+    expect(setup.text).toMatch(/id="totp-secret">(<span>[A-Z2-7]{4}<\/span>){8}<\/code>/)
+    const secretKey = secretOf(setup)
+    expect(secretKey).toMatch(/^[A-Z2-7]{32}$/)
+    const secret = base32Decode(secretKey)!
     const enrolment = totpAt(secret, Date.now())
     const on = await client.post("/account/totp/confirm", { csrf: csrfOf(setup), code: enrolment })
     expect(on.status, on.text).toBe(303)
@@ -203,11 +251,142 @@ describe.each(["fastify", "express"] as const)("the sign-in pages (%s)", (adapte
     expect(confirmed.headers.get("location")).toBe("/signin/code")
     expect((await client.get("/account")).headers.get("location")).toBe("/")
     const codePage = await client.get("/signin/code")
+    // The code the app still shows was used a moment ago: the page says to wait for the next one.
     const replayed = await client.post("/signin/code", { csrf: csrfOf(codePage), code: enrolment })
     expect(replayed.status).toBe(401)
+    expect(replayed.text).toContain("wait for the next code in your app (a new one every 30 seconds)")
     const right = await client.post("/signin/code", { csrf: csrfOf(codePage), code: totpAt(secret, Date.now() + 30_000) })
     expect(right.status, right.text).toBe(303)
     expect(right.headers.get("location")).toBe("/account")
     expect((await client.get("/account")).text).toContain(email)
+  })
+
+  /** Signs in a new user and turns an authenticator on with the code of the step before this one. */
+  const withAuthenticator = async (email: string) => {
+    const client = new WebClient(demo.url)
+    const link = await signIn(client, email)
+    expect((await client.post(link, { csrf: csrfOf(await client.get(link)) })).status).toBe(303)
+    const account = await client.get("/account")
+    expect((await client.post("/account/totp/setup", { csrf: csrfOf(account) })).status).toBe(303)
+    const setup = await client.get("/account/totp")
+    const secret = base32Decode(secretOf(setup))!
+    // One step back (drift is accepted): the steps after it stay free for the codes below, each
+    // taken from the clock when it is used, so each is after the last accepted one.
+    expect((await client.post("/account/totp/confirm", { csrf: csrfOf(setup), code: totpAt(secret, Date.now() - 30_000) })).status).toBe(303)
+    return { client, secret }
+  }
+
+  it("replacing a confirmed authenticator needs a current code; a session alone starts no enrolment", async () => {
+    const { client, secret } = await withAuthenticator("replace@example.test")
+    const on = await client.get("/account")
+    expect(on.text).toContain("Current code from your authenticator")
+    // A session alone: no new enrolment (its secret would be accepted at sign-in).
+    const refused = await client.post("/account/totp/setup", { csrf: csrfOf(on) })
+    expect(refused.status).toBe(403)
+    expect(refused.text).toContain("Enter the current code of your authenticator to replace it.")
+    const wrong = totpAt(secret, Date.now()) === "000000" ? "111111" : "000000"
+    expect((await client.post("/account/totp/change", { csrf: csrfOf(on), action: "replace", code: wrong })).status).toBe(401)
+    expect((await client.get("/account/totp")).headers.get("location")).toBe("/account")
+
+    const replace = await client.post("/account/totp/change", { csrf: csrfOf(on), action: "replace", code: totpAt(secret, Date.now()) })
+    expect(replace.status, replace.text).toBe(303)
+    expect(replace.headers.get("location")).toBe("/account/totp")
+    const newSetup = await client.get("/account/totp")
+    const newSecret = base32Decode(secretOf(newSetup))!
+    // The old authenticator's code does not turn the new one on.
+    const oldCode = await client.post("/account/totp/confirm", { csrf: csrfOf(newSetup), code: totpAt(secret, Date.now() + 30_000) })
+    expect(oldCode.status).toBe(401)
+    expect(oldCode.text).toContain("wrong for the new authenticator")
+    const newCode = await client.post("/account/totp/confirm", { csrf: csrfOf(newSetup), code: totpAt(newSecret, Date.now() + 30_000) })
+    expect(newCode.status, newCode.text).toBe(303)
+    expect((await client.get("/account")).text).toContain('<strong id="totp-status">on</strong>')
+  })
+
+  it("turning off the authenticator needs a current code", async () => {
+    const { client, secret } = await withAuthenticator("off@example.test")
+    const on = await client.get("/account")
+    const wrong = totpAt(secret, Date.now()) === "000000" ? "111111" : "000000"
+    const refused = await client.post("/account/totp/change", { csrf: csrfOf(on), action: "disable", code: wrong })
+    expect(refused.status).toBe(401)
+    expect(refused.text).toContain('<strong id="totp-status">on</strong>')
+    expect((await client.post("/account/totp/change", { csrf: csrfOf(on), action: "disable" })).status).toBe(401)
+    expect((await client.get("/account")).text).toContain('<strong id="totp-status">on</strong>')
+    const off = await client.post("/account/totp/change", { csrf: csrfOf(on), action: "disable", code: totpAt(secret, Date.now()) })
+    expect(off.status, off.text).toBe(303)
+    expect((await client.get("/account")).text).toContain('<strong id="totp-status">off</strong>')
+  })
+
+  it("keeps no session for anonymous visitors: 10,001 anonymous GETs sign nobody out", async () => {
+    const client = new WebClient(demo.url)
+    const link = await signIn(client, "stays@example.test")
+    expect((await client.post(link, { csrf: csrfOf(await client.get(link)) })).status).toBe(303)
+    expect((await client.get("/account")).status).toBe(200)
+    let remaining = 10_001
+    const worker = async () => {
+      while (remaining-- > 0) {
+        const page = await fetch(`${demo.url}/`)
+        expect(page.headers.getSetCookie().some((c) => c.startsWith("lagrello_demo_session="))).toBe(false)
+        await page.arrayBuffer()
+      }
+    }
+    await Promise.all(Array.from({ length: 8 }, worker))
+    const account = await client.get("/account")
+    expect(account.status).toBe(200)
+    expect(account.text).toContain("stays@example.test")
+  }, 180_000)
+})
+
+describe("the sign-in throttle", () => {
+  let demo: RunningDemo
+  let dir: string
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "lagrello-demo-throttle-"))
+    demo = await startDemo({ DATABASE_URL: `sqlite:${join(dir, "throttle.db")}`, LAGRELLO_ENCRYPTION_KEY: encryptionKey }, { cwd: dir })
+  })
+
+  afterAll(async () => {
+    await demo?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** The page without its retry time (two answers a minute apart may name different times). */
+  const withoutTime = (text: string) => text.replace(/Try again in [^<]*/, "")
+
+  it("answers 429 with a page saying when to retry: per client address, then for all clients together", async () => {
+    const client = new WebClient(demo.url)
+    const csrf = csrfOf(await client.get("/"))
+    for (let i = 0; i < 10; i++) {
+      const sent = await client.post("/signin", { csrf, email: `many-${i}@example.test` })
+      expect(sent.status, sent.text).toBe(200)
+    }
+    // Known (many-0) or unknown: the same answer, nothing sent.
+    const known = await client.post("/signin", { csrf, email: "many-0@example.test" })
+    const unknown = await client.post("/signin", { csrf, email: "nobody-yet@example.test" })
+    for (const page of [known, unknown]) {
+      expect(page.status).toBe(429)
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/)
+      expect(page.headers.get("cache-control")).toBe("no-store")
+      const retryAfter = Number(page.headers.get("retry-after"))
+      expect(retryAfter).toBeGreaterThan(0)
+      expect(retryAfter).toBeLessThanOrEqual(600)
+      expect(page.text).toMatch(/Try again in (a minute|\d+ minutes) \(after \d\d:\d\d UTC\)/)
+    }
+    expect(withoutTime(unknown.text)).toBe(withoutTime(known.text))
+    expect(known.text).not.toContain("many-0@example.test")
+    const mailbox = await (await fetch(`${demo.url}/dev/mailbox?limit=500`)).text()
+    expect(mailbox).not.toContain("nobody-yet@example.test")
+
+    // Other addresses still may, up to the total of 60 a minute.
+    for (let a = 0; a < 5; a++) {
+      const other = new WebClient(demo.url)
+      const token = csrfOf(await other.get("/"))
+      for (let i = 0; i < 10; i++) expect((await other.post("/signin", { csrf: token, email: `many-${a}-${i}@example.test` })).status).toBe(200)
+    }
+    const late = new WebClient(demo.url)
+    const refused = await late.post("/signin", { csrf: csrfOf(await late.get("/")), email: "late@example.test" })
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(60)
+    expect(refused.text).toContain("Too many sign-in requests")
   })
 })

@@ -8,7 +8,7 @@ import { Test } from "@nestjs/testing"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Effect, HashMap, Logger } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { LAGRELLO_CONTEXT, type LagrelloContext, LagrelloModule, LagrelloService } from "../src/index.js"
 import { adminToken, lastToken, options } from "./support.js"
@@ -44,6 +44,34 @@ describe("LagrelloModule", () => {
     const principal = await lagrello.authenticate(adminToken)
     expect(principal.permissions).toContain("ADMIN")
     await moduleRef.close()
+  })
+
+  it("writes the core's log lines through the logger option, the outbox worker's too", async () => {
+    const lines: Array<{ level: string; message: unknown; annotations: Record<string, unknown> }> = []
+    const logger = Logger.make(({ annotations, logLevel, message }) => {
+      lines.push({ level: logLevel.label, message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+    })
+    const moduleRef = await Test.createTestingModule({
+      imports: [LagrelloModule.forRoot(options({ logger, outbox: { pollIntervalMillis: 20 } }))]
+    }).compile()
+    await moduleRef.init()
+    const lagrello = moduleRef.get(LagrelloService)
+    await lagrello.run(Effect.logWarning("from a program"))
+    await lagrello.tenant.createUser({ userId: "logged", email: "logged@example.com" })
+    await lagrello.tenant.sendMagicLink("logged")
+    // The development mailbox "delivers" by logging, in the worker's fiber.
+    for (let i = 0; i < 200 && !lines.some((l) => l.annotations.mailbox === "development"); i++) {
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    await moduleRef.close()
+    expect(lines).toContainEqual(expect.objectContaining({ level: "WARN", message: ["from a program"] }))
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "INFO",
+        message: [expect.stringMatching(/^Development mailbox: message to logged@example\.com: /)],
+        annotations: expect.objectContaining({ mailbox: "development" })
+      })
+    )
   })
 
   it("forRootAsync takes its options from an injected provider, on a SQLite file", async () => {

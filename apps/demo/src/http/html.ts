@@ -26,6 +26,7 @@ const style = `
   th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }
   td.links a { word-break: break-all; }
   .muted { color: #666; }
+  tr.dead td { color: #888; }
   button { font-size: 1rem; padding: .5rem 1.2rem; }
 `
 

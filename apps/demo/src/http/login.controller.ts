@@ -1,9 +1,10 @@
 /**
  * The demo's confirmation page, where the default callback URL (`PUBLIC_URL/login/{}`) leads.
  * Opening the link (GET, or HEAD) only shows a confirmation form and never consumes the token, so
- * mail scanners that fetch links cannot burn it (SPEC 3.6). The form's POST (with the session's
- * CSRF token) consumes the token: the user is signed in, or, with an authenticator turned on,
- * asked for a code next.
+ * mail scanners that fetch links cannot burn it (SPEC 3.6); it keeps no server state either (its
+ * form's CSRF token is the anonymous form cookie's, web/forms.ts). The form's POST consumes the
+ * token: the user is signed in (the first session is created here), or, with an authenticator
+ * turned on, asked for a code next.
  */
 import { isWellFormedToken } from "@lagrello/core"
 import { Body, Controller, Get, Inject, Param, Post, Req, Res } from "@nestjs/common"
@@ -12,9 +13,10 @@ import { DEMO_CONFIG } from "../tokens.js"
 import { confirmPage, linkFailedPage } from "../web/pages.js"
 import type { WebReply, WebRequest } from "../web/reply.js"
 import { redirect, sendPage } from "../web/reply.js"
+import { FormTokens } from "../web/forms.js"
 import { SessionStore } from "../web/session.js"
 import { DemoTenant } from "../web/tenant.js"
-import { checkedSession, errorTag, sessionOf } from "../web/web.controller.js"
+import { checkedForm, errorTag, formTokenOf } from "../web/web.controller.js"
 
 @Controller("login")
 export class LoginController {
@@ -23,6 +25,7 @@ export class LoginController {
   constructor(
     @Inject(DEMO_CONFIG) config: DemoConfig,
     private readonly sessions: SessionStore,
+    private readonly forms: FormTokens,
     private readonly tenant: DemoTenant
   ) {
     this.tenantName = config.tenantName
@@ -39,8 +42,8 @@ export class LoginController {
   @Get(":token")
   confirm(@Param("token") token: string, @Req() request: WebRequest, @Res() reply: WebReply): void {
     if (!isWellFormedToken(token)) return this.notValid(reply)
-    const { session, setCookie } = sessionOf(this.sessions, request)
-    sendPage(reply, 200, confirmPage(this.tenantName, session.csrf, token), setCookie)
+    const { csrf, setCookie } = formTokenOf(this.sessions, this.forms, request)
+    sendPage(reply, 200, confirmPage(this.tenantName, csrf, token), setCookie)
   }
 
   @Post(":token")
@@ -51,8 +54,8 @@ export class LoginController {
     @Res() reply: WebReply
   ): Promise<void> {
     if (!isWellFormedToken(token)) return this.notValid(reply)
-    const session = checkedSession(this.sessions, request, body, reply, this.tenantName)
-    if (session === undefined) return
+    const checked = checkedForm(this.sessions, this.forms, request, body, reply, this.tenantName)
+    if (checked === false) return
     const tenant = await this.tenant.operations()
     let userId: string
     try {
@@ -71,7 +74,7 @@ export class LoginController {
       )
     }
     // A new session id at every change of who is signed in (no session fixation).
-    this.sessions.remove(session)
+    this.sessions.remove(checked.session)
     if (await this.tenant.hasTotp(userId)) {
       const pending = this.sessions.create({ pendingUserId: userId })
       return redirect(reply, "/signin/code", this.sessions.cookie(pending))

@@ -74,7 +74,9 @@ form { margin: 0 0 .75rem; }
 .error { background: #fdecea; border-left: 4px solid #b3261e; padding: .6rem .8rem; border-radius: .25rem; }
 .muted { color: #5b6473; font-size: .95rem; }
 .qr { display: block; width: 12rem; height: 12rem; margin: 0 auto 1rem; image-rendering: pixelated; }
-.secret { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1.05rem; word-break: break-all;
+.secret { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1.05rem;
   background: #f3f5f9; padding: .5rem .75rem; border-radius: .4rem; display: block; margin-bottom: 1rem; }
+.secret span { display: inline-block; margin-right: .6em; }
+form.stack button { margin-bottom: .5rem; }
 a { color: #2457d6; }
 `

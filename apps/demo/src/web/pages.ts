@@ -5,12 +5,20 @@ import type { TotpSetup } from "./session.js"
 const notice = (text: string | undefined) => (text === undefined ? "" : `<p class="notice" role="status">${escapeHtml(text)}</p>`)
 const error = (text: string | undefined) => (text === undefined ? "" : `<p class="error" role="alert">${escapeHtml(text)}</p>`)
 
-const codeField = (id: string) =>
+const codeField = (id: string, label = "6-digit code", autofocus = true) =>
   [
-    `<label for="${id}">6-digit code</label>`,
+    `<label for="${id}">${escapeHtml(label)}</label>`,
     `<input id="${id}" class="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code"`,
-    '  pattern="[0-9]{6}" maxlength="6" required autofocus>'
+    `  pattern="[0-9]{6}" maxlength="6" required${autofocus ? " autofocus" : ""}>`
   ].join("\n")
+
+/**
+ * The secret in groups of four for reading and typing. The groups are separate elements spaced by
+ * the stylesheet, not by spaces: selecting and copying it gives the secret as one word, which
+ * every authenticator app takes.
+ */
+export const groupedSecret = (secret: string): string =>
+  (secret.match(/.{1,4}/g) ?? []).map((group) => `<span>${escapeHtml(group)}</span>`).join("")
 
 export const signInPage = (tenant: string, csrf: string, options: { error?: string; email?: string } = {}) =>
   webPage(
@@ -82,16 +90,37 @@ export const codePage = (tenant: string, csrf: string, message?: string) =>
     tenant
   )
 
-export const accountPage = (tenant: string, csrf: string, userId: string, totp: boolean, message?: string) =>
+export const accountPage = (
+  tenant: string,
+  csrf: string,
+  userId: string,
+  totp: boolean,
+  messages: { readonly notice?: string | undefined; readonly error?: string | undefined } = {}
+) =>
   webPage(
     "Your account",
     [
       "<h1>Your account</h1>",
-      notice(message),
+      notice(messages.notice),
+      error(messages.error),
       `<p>Signed in as <strong id="user-id">${escapeHtml(userId)}</strong>.</p>`,
       `<p>Authenticator app: <strong id="totp-status">${totp ? "on" : "off"}</strong></p>`,
       totp
-        ? form("/account/totp/disable", csrf, '<button type="submit" class="danger">Turn off authenticator</button>')
+        ? [
+            // Replacing or removing the second factor needs the second factor: a session alone
+            // (a stolen cookie, a computer left signed in) must not be enough.
+            '<p class="muted">To replace your authenticator or turn it off, enter the code it shows now.</p>',
+            form(
+              "/account/totp/change",
+              csrf,
+              [
+                codeField("current-code", "Current code from your authenticator", false),
+                '<button type="submit" name="action" value="replace">Replace authenticator</button>',
+                '<button type="submit" name="action" value="disable" class="danger">Turn off authenticator</button>'
+              ].join("\n"),
+              "stack"
+            )
+          ].join("\n")
         : form("/account/totp/setup", csrf, '<button type="submit">Set up authenticator</button>'),
       form("/signout", csrf, '<button type="submit" class="secondary">Sign out</button>')
     ].join("\n"),
@@ -106,7 +135,7 @@ export const totpSetupPage = (tenant: string, csrf: string, setup: TotpSetup, me
       "<p>Scan this QR code with your authenticator app (Google Authenticator, 1Password, Aegis, ...).</p>",
       `<img class="qr" src="${escapeHtml(setup.qrImage)}" alt="QR code of the authenticator secret" width="192" height="192">`,
       "<p>Or enter this secret by hand:</p>",
-      `<code class="secret" id="totp-secret">${escapeHtml(setup.secretKey)}</code>`,
+      `<code class="secret" id="totp-secret">${groupedSecret(setup.secretKey)}</code>`,
       "<p>Then enter the code the app shows to turn it on.</p>",
       error(message),
       form("/account/totp/confirm", csrf, [codeField("code"), '<button type="submit">Turn on</button>'].join("\n")),
@@ -114,6 +143,22 @@ export const totpSetupPage = (tenant: string, csrf: string, setup: TotpSetup, me
     ].join("\n"),
     tenant
   )
+
+export const tooManySignInsPage = (tenant: string, retryAfterSeconds: number, now = Date.now()) => {
+  const minutes = Math.ceil(retryAfterSeconds / 60)
+  const at = new Date(now + retryAfterSeconds * 1000).toISOString().slice(11, 16)
+  return webPage(
+    "Too many sign-in requests",
+    [
+      "<h1>Too many sign-in requests</h1>",
+      // The same for every address: it says nothing about the one that was typed.
+      "<p>Too many sign-in links were asked for from here, or from everyone at once. Nothing was sent.</p>",
+      `<p>Try again in ${minutes === 1 ? "a minute" : `${minutes} minutes`} (after ${at} UTC).</p>`,
+      '<p><a href="/">Back to sign in</a></p>'
+    ].join("\n"),
+    tenant
+  )
+}
 
 export const formExpiredPage = (tenant: string) =>
   webPage(

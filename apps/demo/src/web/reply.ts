@@ -9,6 +9,9 @@ export interface WebReply {
 
 export interface WebRequest {
   readonly headers: Record<string, string | ReadonlyArray<string> | undefined>
+  /** The client's address (Fastify's `request.ip`, Express's `req.ip`). */
+  readonly ip?: string | undefined
+  readonly socket?: { readonly remoteAddress?: string | undefined } | undefined
 }
 
 /** The `Cookie` header of a request. */

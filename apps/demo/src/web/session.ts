@@ -1,7 +1,14 @@
 /**
- * The demo's browser sessions: a random id in an HttpOnly cookie, the session itself in memory
- * (a restart signs everyone out; a real application keeps them in its database or a shared store).
- * Every session holds a CSRF token that each form carries in a hidden field.
+ * The demo's browser sessions: a random id in an HttpOnly cookie, the session itself in memory.
+ *
+ * A session is created only when someone signs in (a magic link was used: signed in, or waiting
+ * for the authenticator code), never for an anonymous visitor: the sign-in forms are protected
+ * without server state (forms.ts). So the store grows only with sign-ins, which need a link from a
+ * mail (each user's sends are throttled by the core, and `/signin` per client address and in
+ * total), and it is bounded anyway: at most `maxSessions`, the least recently used dropped first,
+ * idle ones after `idleMillis`. It does not survive a restart, which signs everyone out; a real
+ * application keeps sessions in its database or a shared store.
+ * Every session holds a CSRF token that each of its forms carries in a hidden field.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import { Inject, Injectable } from "@nestjs/common"
@@ -12,7 +19,7 @@ export const sessionCookie = "lagrello_demo_session"
 
 /** Idle sessions end after this long. */
 const idleMillis = 12 * 60 * 60 * 1000
-/** At most this many sessions are kept; the least recently used go first. */
+/** At most this many sessions are kept (a few hundred bytes each); the least recently used go first. */
 const maxSessions = 10_000
 
 export interface TotpSetup {

@@ -1,19 +1,34 @@
 /**
  * The demo's sign-in pages (SPEC 3.6): sign in with an e-mail address, the authenticator code
- * when the user has one, the account page (set up or turn off the authenticator), sign out.
- * The magic link's confirmation page is `LoginController` (`/login/:token`).
+ * when the user has one, the account page (set up, replace or turn off the authenticator), sign
+ * out. The magic link's confirmation page is `LoginController` (`/login/:token`).
+ *
+ * Anonymous pages keep no server state: their forms are protected by a signed double-submit
+ * cookie (forms.ts); a session exists only once a magic link was used (session.ts).
  */
+import { base32Decode, verifyTotp } from "@lagrello/core"
 import { Body, Controller, Get, Header, Inject, Post, Req, Res } from "@nestjs/common"
 import type { DemoConfig } from "../config.js"
 import { writeLog } from "../logger.js"
 import { DEMO_CONFIG } from "../tokens.js"
+import { FormTokens } from "./forms.js"
 import { stylesheet } from "./layout.js"
-import { accountPage, checkMailPage, codePage, formExpiredPage, signInPage, totpSetupPage } from "./pages.js"
+import {
+  accountPage,
+  checkMailPage,
+  codePage,
+  formExpiredPage,
+  signInPage,
+  tooManySignInsPage,
+  totpSetupPage
+} from "./pages.js"
 import type { WebReply, WebRequest } from "./reply.js"
 import { cookieHeader, field, redirect, sendPage } from "./reply.js"
+import { RecentCodes } from "./recent-codes.js"
 import type { Session } from "./session.js"
 import { sameSecret, SessionStore } from "./session.js"
 import { DemoTenant } from "./tenant.js"
+import { SignInThrottle } from "./throttle.js"
 
 /** The `_tag` of a typed Lagrello error, if it is one. */
 export const errorTag = (error: unknown): string | undefined =>
@@ -31,15 +46,38 @@ export const normaliseEmail = (text: string | undefined): string | undefined => 
   return email.length <= 128 && emailPattern.test(email) ? email : undefined
 }
 
-/** The session of the request, or a new one (with the cookie to set). */
-export const sessionOf = (
+/** The CSRF token for a page's forms: the session's, or the anonymous form cookie's (set when missing). */
+export const formTokenOf = (
   sessions: SessionStore,
+  forms: FormTokens,
   request: WebRequest
-): { readonly session: Session; readonly setCookie: string | undefined } => {
-  const found = sessions.find(cookieHeader(request))
-  if (found !== undefined) return { session: found, setCookie: undefined }
-  const session = sessions.create()
-  return { session, setCookie: sessions.cookie(session) }
+): { readonly session: Session | undefined; readonly csrf: string; readonly setCookie: string | undefined } => {
+  const session = sessions.find(cookieHeader(request))
+  if (session !== undefined) return { session, csrf: session.csrf, setCookie: undefined }
+  return { session: undefined, ...forms.issue(cookieHeader(request)) }
+}
+
+/**
+ * The POST's session (if any) when its CSRF field matches the session's token, or (without a
+ * session) the anonymous form cookie; otherwise answers 403 and gives false.
+ */
+export const checkedForm = (
+  sessions: SessionStore,
+  forms: FormTokens,
+  request: WebRequest,
+  body: unknown,
+  reply: WebReply,
+  tenantName: string
+): { readonly session: Session | undefined } | false => {
+  const session = sessions.find(cookieHeader(request))
+  const csrf = field(body, "csrf")
+  if (session !== undefined ? csrf !== undefined && sameSecret(csrf, session.csrf) : forms.check(cookieHeader(request), csrf)) {
+    return { session }
+  }
+  // The page carries a fresh token, so that "back" and a new try work.
+  const { setCookie } = formTokenOf(sessions, forms, request)
+  sendPage(reply, 403, formExpiredPage(tenantName), setCookie)
+  return false
 }
 
 /** The live session of a POST whose CSRF field matches it; otherwise answers 403 and gives undefined. */
@@ -57,31 +95,53 @@ export const checkedSession = (
   return undefined
 }
 
-const wrongCode = "That code is wrong, expired or already used. Try the next one."
+const wrongCode = "That code is wrong or was already used. If you just used it, wait for the next code in your app."
+const justUsed =
+  "That code was not accepted. Each code works once, and one was used for this account less than a minute ago: " +
+  "wait for the next code in your app (a new one every 30 seconds) and enter that."
 
-const codeError = (error: unknown): { status: number; message: string } | undefined => {
+/** The page's answer to a refused code; undefined for errors that are not about the code. */
+export const codeError = (error: unknown, recentlyUsed: boolean): { status: number; message: string } | undefined => {
   switch (errorTag(error)) {
     case "Unauthorized":
-      return { status: 401, message: wrongCode }
+    case "InvalidPayload":
+      return { status: errorTag(error) === "Unauthorized" ? 401 : 400, message: recentlyUsed ? justUsed : wrongCode }
     case "TooManyRequests":
       return { status: 429, message: "Too many wrong codes. Wait a few minutes before trying again." }
-    case "InvalidPayload":
-      return { status: 400, message: wrongCode }
     default:
       return undefined
   }
 }
 
+/** The client's address as the adapter gives it (the connection's peer). */
+const clientAddress = (request: WebRequest): string | undefined => request.ip ?? request.socket?.remoteAddress
+
 @Controller()
 export class WebController {
   private readonly tenantName: string
+  private readonly throttle = new SignInThrottle()
 
   constructor(
     private readonly sessions: SessionStore,
+    private readonly forms: FormTokens,
     private readonly tenant: DemoTenant,
+    private readonly recent: RecentCodes,
     @Inject(DEMO_CONFIG) private readonly config: DemoConfig
   ) {
     this.tenantName = config.tenantName
+  }
+
+  /** Checks an authenticator code of the user; answers the page's error when it is refused. */
+  private async verifyCode(userId: string, code: string): Promise<{ status: number; message: string } | undefined> {
+    try {
+      await (await this.tenant.operations()).verifyTotp(userId, code.trim())
+    } catch (error) {
+      const failure = codeError(error, this.recent.justUsed(userId))
+      if (failure === undefined) throw error
+      return failure
+    }
+    this.recent.accept(userId)
+    return undefined
   }
 
   @Get("web/style.css")
@@ -94,23 +154,31 @@ export class WebController {
 
   @Get()
   home(@Req() request: WebRequest, @Res() reply: WebReply): void {
-    const { session, setCookie } = sessionOf(this.sessions, request)
-    if (session.userId !== undefined) return redirect(reply, "/account", setCookie)
-    sendPage(reply, 200, signInPage(this.tenantName, session.csrf), setCookie)
+    const { session, csrf, setCookie } = formTokenOf(this.sessions, this.forms, request)
+    if (session?.userId !== undefined) return redirect(reply, "/account")
+    sendPage(reply, 200, signInPage(this.tenantName, csrf), setCookie)
   }
 
   @Post("signin")
   async signIn(@Req() request: WebRequest, @Body() body: unknown, @Res() reply: WebReply): Promise<void> {
-    const session = checkedSession(this.sessions, request, body, reply, this.tenantName)
-    if (session === undefined) return
+    const checked = checkedForm(this.sessions, this.forms, request, body, reply, this.tenantName)
+    if (checked === false) return
+    const { csrf } = formTokenOf(this.sessions, this.forms, request)
     const typed = field(body, "email") ?? ""
     const email = normaliseEmail(typed)
     if (email === undefined) {
       return sendPage(
         reply,
         400,
-        signInPage(this.tenantName, session.csrf, { error: "Enter a valid e-mail address.", email: typed.slice(0, 254) })
+        signInPage(this.tenantName, csrf, { error: "Enter a valid e-mail address.", email: typed.slice(0, 254) })
       )
+    }
+    // Before anything is created or sent, and the same for every address.
+    const allowed = this.throttle.take(clientAddress(request))
+    if (!allowed.ok) {
+      writeLog("info", "sign-in requests throttled", { retryAfterSeconds: allowed.retryAfterSeconds })
+      reply.header("Retry-After", String(allowed.retryAfterSeconds))
+      return sendPage(reply, 429, tooManySignInsPage(this.tenantName, allowed.retryAfterSeconds))
     }
     const tenant = await this.tenant.operations()
     // A sample application creates the user at the first sign-in; userId = the address.
@@ -127,7 +195,7 @@ export class WebController {
       if (tag !== "TooManyRequests" && tag !== "NotFound" && tag !== "Conflict" && tag !== "InvalidPayload") throw error
       writeLog("info", "sign-in link not sent", { reason: tag })
     }
-    sendPage(reply, 200, checkMailPage(this.tenantName, email, this.config.mail.kind === "development"))
+    sendPage(reply, 200, checkMailPage(this.tenantName, email, this.config.devMailbox.served))
   }
 
   @Get("signin/code")
@@ -143,13 +211,8 @@ export class WebController {
     if (session === undefined) return
     const userId = session.pendingUserId
     if (userId === undefined) return redirect(reply, "/")
-    try {
-      await (await this.tenant.operations()).verifyTotp(userId, (field(body, "code") ?? "").trim())
-    } catch (error) {
-      const failure = codeError(error)
-      if (failure === undefined) throw error
-      return sendPage(reply, failure.status, codePage(this.tenantName, session.csrf, failure.message))
-    }
+    const failure = await this.verifyCode(userId, field(body, "code") ?? "")
+    if (failure !== undefined) return sendPage(reply, failure.status, codePage(this.tenantName, session.csrf, failure.message))
     // Signed in: a new session id (the pending one is dropped).
     this.sessions.remove(session)
     const signedIn = this.sessions.create({ userId })
@@ -163,17 +226,52 @@ export class WebController {
     const message = session.notice
     session.notice = undefined
     const totp = await this.tenant.hasTotp(session.userId)
-    sendPage(reply, 200, accountPage(this.tenantName, session.csrf, session.userId, totp, message))
+    sendPage(reply, 200, accountPage(this.tenantName, session.csrf, session.userId, totp, { notice: message }))
   }
 
+  /** Starts an enrolment; with an authenticator on, only through `/account/totp/change` (a current code). */
   @Post("account/totp/setup")
   async totpSetup(@Req() request: WebRequest, @Body() body: unknown, @Res() reply: WebReply): Promise<void> {
     const session = checkedSession(this.sessions, request, body, reply, this.tenantName)
     if (session === undefined) return
-    if (session.userId === undefined) return redirect(reply, "/")
-    const { secretKey, qrImage } = await (await this.tenant.operations()).enableTotp(session.userId)
+    const userId = session.userId
+    if (userId === undefined) return redirect(reply, "/")
+    if (await this.tenant.hasTotp(userId)) {
+      // A session alone must not replace the second factor (SPEC 3.6).
+      return sendPage(
+        reply,
+        403,
+        accountPage(this.tenantName, session.csrf, userId, true, { error: "Enter the current code of your authenticator to replace it." })
+      )
+    }
+    await this.startEnrolment(session, userId, reply)
+  }
+
+  private async startEnrolment(session: Session, userId: string, reply: WebReply): Promise<void> {
+    const { secretKey, qrImage } = await (await this.tenant.operations()).enableTotp(userId)
     session.totpSetup = { secretKey, qrImage }
     redirect(reply, "/account/totp")
+  }
+
+  /** Replace or turn off the authenticator: both need a code it shows now. */
+  @Post("account/totp/change")
+  async totpChange(@Req() request: WebRequest, @Body() body: unknown, @Res() reply: WebReply): Promise<void> {
+    const session = checkedSession(this.sessions, request, body, reply, this.tenantName)
+    if (session === undefined) return
+    const userId = session.userId
+    if (userId === undefined) return redirect(reply, "/")
+    const action = field(body, "action")
+    if (action !== "replace" && action !== "disable") return redirect(reply, "/account")
+    if (!(await this.tenant.hasTotp(userId))) return redirect(reply, "/account")
+    const failure = await this.verifyCode(userId, field(body, "code") ?? "")
+    if (failure !== undefined) {
+      return sendPage(reply, failure.status, accountPage(this.tenantName, session.csrf, userId, true, { error: failure.message }))
+    }
+    if (action === "replace") return this.startEnrolment(session, userId, reply)
+    await (await this.tenant.operations()).disableTotp(userId)
+    session.totpSetup = undefined
+    session.notice = "Authenticator turned off."
+    redirect(reply, "/account")
   }
 
   @Get("account/totp")
@@ -188,28 +286,25 @@ export class WebController {
   async totpConfirm(@Req() request: WebRequest, @Body() body: unknown, @Res() reply: WebReply): Promise<void> {
     const session = checkedSession(this.sessions, request, body, reply, this.tenantName)
     if (session === undefined) return
-    if (session.userId === undefined) return redirect(reply, "/")
-    if (session.totpSetup === undefined) return redirect(reply, "/account")
-    try {
-      await (await this.tenant.operations()).verifyTotp(session.userId, (field(body, "code") ?? "").trim())
-    } catch (error) {
-      const failure = codeError(error)
-      if (failure === undefined) throw error
-      return sendPage(reply, failure.status, totpSetupPage(this.tenantName, session.csrf, session.totpSetup, failure.message))
+    const userId = session.userId
+    if (userId === undefined) return redirect(reply, "/")
+    const setup = session.totpSetup
+    if (setup === undefined) return redirect(reply, "/account")
+    const code = (field(body, "code") ?? "").trim()
+    // The core accepts a code of the confirmed secret too (it keeps working during a re-enrolment):
+    // only a code of the new secret, the one on this page, may turn the new one on.
+    const secret = base32Decode(setup.secretKey)
+    if (secret === undefined || verifyTotp(secret, code, Date.now()) === undefined) {
+      return sendPage(
+        reply,
+        401,
+        totpSetupPage(this.tenantName, session.csrf, setup, "That code is wrong for the new authenticator. Enter the code the app shows for the secret on this page.")
+      )
     }
+    const failure = await this.verifyCode(userId, code)
+    if (failure !== undefined) return sendPage(reply, failure.status, totpSetupPage(this.tenantName, session.csrf, setup, failure.message))
     session.totpSetup = undefined
     session.notice = "Authenticator turned on. You will need a code from it when you sign in."
-    redirect(reply, "/account")
-  }
-
-  @Post("account/totp/disable")
-  async totpDisable(@Req() request: WebRequest, @Body() body: unknown, @Res() reply: WebReply): Promise<void> {
-    const session = checkedSession(this.sessions, request, body, reply, this.tenantName)
-    if (session === undefined) return
-    if (session.userId === undefined) return redirect(reply, "/")
-    await (await this.tenant.operations()).disableTotp(session.userId)
-    session.totpSetup = undefined
-    session.notice = "Authenticator turned off."
     redirect(reply, "/account")
   }
 

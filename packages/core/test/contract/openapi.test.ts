@@ -1,6 +1,7 @@
 /**
  * The derived OpenAPI document against the reference document of the original service
- * (`../shared/reference/lagrello-v1.openapi.yaml` from the repository root), SPEC 1.1.
+ * (`test/fixtures/lagrello-v1.openapi.yaml`: the original Lagrello v1 service's OpenAPI document,
+ * Apache-2.0; its origin is in test/fixtures/README.md).
  *
  * Every difference is listed here on purpose, so the comparison is exact: a new or lost path,
  * status, parameter or property fails the test.
@@ -49,8 +50,7 @@ interface Document {
   readonly security?: ReadonlyArray<Record<string, ReadonlyArray<string>>>
 }
 
-const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
-const referencePath = `${repoRoot}../shared/reference/lagrello-v1.openapi.yaml`
+const referencePath = fileURLToPath(new URL("../fixtures/lagrello-v1.openapi.yaml", import.meta.url))
 const reference = parse(readFileSync(referencePath, "utf8")) as Document
 // Through JSON, as `GET /openapi.json` would serve it.
 const ours = JSON.parse(JSON.stringify(openApiDocument())) as Document

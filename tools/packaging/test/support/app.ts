@@ -22,7 +22,7 @@ export interface TemporaryApp {
  * The environment without npm's own variables: `npm test` sets `npm_config_*` (the workspace as
  * `local_prefix`, among others), which would make the app's npm install into the workspace.
  */
-const cleanEnv = (): Record<string, string> =>
+export const cleanEnv = (): Record<string, string> =>
   Object.fromEntries(
     Object.entries(process.env).filter(
       (e): e is [string, string] => e[1] !== undefined && !/^npm_/i.test(e[0]) && !/^(NODE_OPTIONS|VITEST.*|NX_.*)$/.test(e[0])
