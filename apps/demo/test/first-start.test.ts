@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { call, startDemo } from "./support/server.js"
 
-const tokenPattern = /lgr_[A-Za-z0-9_-]{43}/g
+const tokenPattern = /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/g
 
 let cwd: string
 
@@ -101,6 +101,38 @@ describe("the first start and the next ones", () => {
     expect(records).toContainEqual(
       expect.objectContaining({ level: "warn", devMailbox: "served", why: "HOST is a loopback address" })
     )
+  })
+})
+
+describe("the tenant's callback URL across restarts", () => {
+  const env = { LAGRELLO_ACCESS_TOKEN: "c".repeat(40) }
+  const token = env.LAGRELLO_ACCESS_TOKEN
+  const callbackOf = async (url: string) =>
+    ((await call(url, "GET", "/v1/tenant", { token })).json as { callbackUrl: string }).callbackUrl
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "lagrello-demo-callback-"))
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("the default follows the demo's own address; one set with PATCH /v1/tenant stays; LAGRELLO_CALLBACK_URL wins", async () => {
+    const first = await startDemo(env, { cwd: dir })
+    expect(await callbackOf(first.url)).toBe(`${first.url}/login/{}`)
+    await first.stop()
+    // Another port: the demo's own page moves with it.
+    const moved = await startDemo(env, { cwd: dir })
+    expect(moved.port).not.toBe(first.port)
+    expect(await callbackOf(moved.url)).toBe(`${moved.url}/login/{}`)
+    const patched = await call(moved.url, "PATCH", "/v1/tenant", { token, body: { callbackUrl: "https://app.example.test/auth/{}" } })
+    expect(patched.status, patched.text).toBe(200)
+    await moved.stop()
+    // A start without LAGRELLO_CALLBACK_URL keeps the URL set through the API.
+    const kept = await startDemo(env, { cwd: dir })
+    expect(await callbackOf(kept.url)).toBe("https://app.example.test/auth/{}")
+    await kept.stop()
+    const configured = await startDemo({ ...env, LAGRELLO_CALLBACK_URL: "https://other.example.test/in/{}" }, { cwd: dir })
+    expect(await callbackOf(configured.url)).toBe("https://other.example.test/in/{}")
+    await configured.stop()
   })
 })
 

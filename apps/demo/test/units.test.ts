@@ -101,7 +101,7 @@ describe("the key file", () => {
 
 describe("the generated access token", () => {
   it("is announced with its tenant", () => {
-    const token = "lgr_" + "x".repeat(43)
+    const token = "0b7c8f4e-3d2a-4e6f-9a1b-5c7d9e0f1a2b"
     const text = announceToken("Acme", token)
     expect(text).toContain(`    ${token}\n`)
     expect(text).toContain('"Acme"')

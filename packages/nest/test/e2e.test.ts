@@ -145,6 +145,8 @@ describe.each<AdapterName>(["fastify", "express"])("v1 API on %s", (adapter) => 
     await call("POST", "/v1/users", { body: { userId: `t-${adapter}`, email: "t@example.com" } })
     const enabled = await call("POST", `/v1/users/t-${adapter}/totp`, { body: { enable: true } })
     expect(enabled.status).toBe(200)
+    // Answers that carry a secret are never cached (SPEC 2.5); others are left to the defaults.
+    expect(enabled.headers.get("cache-control")).toBe("no-store")
     const { qrImage, secretKey } = enabled.json as { secretKey: string; qrImage: string }
     expect(Object.keys(enabled.json as object).sort()).toEqual(["qrImage", "secretKey"])
     expect(qrImage).toMatch(/^data:image\/png;base64,/)
@@ -186,6 +188,8 @@ describe.each<AdapterName>(["fastify", "express"])("v1 API on %s", (adapter) => 
   it("tokens: create 200 (shown once), list 200 (ids only), delete 204, then 403 and 404", async () => {
     const created = await call("POST", "/v1/tokens", { body: { tokenName: "ci", permissions: ["WRITE"] } })
     expect(created.status).toBe(200)
+    expect(created.headers.get("cache-control")).toBe("no-store")
+    expect((await call("GET", "/v1/tokens")).headers.get("cache-control")).toBeNull()
     const token = created.json as { tokenKey: string; permissions: Array<string> }
     expect(token.permissions).toEqual(["READ", "WRITE"])
     const list = await call("GET", "/v1/tokens?size=20&page=1")

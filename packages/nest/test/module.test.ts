@@ -98,6 +98,32 @@ describe("LagrelloModule", () => {
     await expect(context.runtime.runPromise(Effect.void)).rejects.toThrow()
   })
 
+  it("without a mail option: a warning naming the option, and a refusal when NODE_ENV=production", async () => {
+    const { mail: _mail, ...withoutMail } = options()
+    const lines: Array<string> = []
+    const logger = Logger.make(({ message }) => lines.push(String(Array.isArray(message) ? message.join(" ") : message)))
+    const moduleRef = await Test.createTestingModule({ imports: [LagrelloModule.forRoot({ ...withoutMail, logger })] }).compile()
+    expect(lines.filter((line) => line.includes("no mail option"))).toHaveLength(1)
+    expect(lines.join("\n")).toContain("mail: { smtp:")
+    await moduleRef.close()
+    const environment = process.env.NODE_ENV
+    process.env.NODE_ENV = "production"
+    try {
+      await expect(Test.createTestingModule({ imports: [LagrelloModule.forRoot(withoutMail)] }).compile()).rejects.toMatchObject({
+        _tag: "StartupError",
+        reason: "Mail",
+        message: expect.stringMatching(/NODE_ENV=production/)
+      })
+      // Asked for explicitly, the development mailbox is allowed there too.
+      const explicit = await Test.createTestingModule({
+        imports: [LagrelloModule.forRoot({ ...withoutMail, mail: { development: true } })]
+      }).compile()
+      await explicit.close()
+    } finally {
+      process.env.NODE_ENV = environment
+    }
+  })
+
   it("a misconfigured module fails at start with a clear error", async () => {
     await expect(
       Test.createTestingModule({ imports: [LagrelloModule.forRoot(options({ encryptionKeys: "too-short" }))] }).compile()

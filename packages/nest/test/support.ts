@@ -18,6 +18,7 @@ export const encryptionKey = Buffer.alloc(32, 9).toString("base64")
 
 export const options = (overrides: Partial<LagrelloModuleOptions> = {}): LagrelloModuleOptions => ({
   storage: { memory: true },
+  mail: { development: true },
   encryptionKeys: encryptionKey,
   bootstrap: { tenantName: "Acme", accessToken: adminToken, callbackUrl: "https://app.example.com/login/{}" },
   outbox: { enabled: false },

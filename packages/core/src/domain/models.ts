@@ -161,7 +161,8 @@ export const TokenName = Schema.String.pipe(
  * @since 0.0.0
  */
 export const Token = Schema.Struct({
-  tokenKey: Schema.String,
+  // A UUID either way: the public id in lists, the whole bearer token at creation (SPEC 1.6).
+  tokenKey: Schema.String.annotations({ jsonSchema: { type: "string", format: "uuid" } }),
   tokenName: TokenName,
   createdBy: Schema.String,
   createdAt: Schema.String.annotations({ jsonSchema: { type: "string", format: "date-time" } }),

@@ -12,22 +12,22 @@ import { ApiBaseUrl } from "../domain/location.js"
 import type { CreateTokenRequest, Token, TokenList } from "../domain/models.js"
 import { allows, expand } from "../domain/permissions.js"
 import type { Principal } from "../domain/principal.js"
-import { encodeToken, hashToken } from "../crypto/tokens.js"
+import { hashToken } from "../crypto/tokens.js"
 import { SecureRandom } from "../crypto/SecureRandom.js"
 import type { AccessTokenRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 
-/** Prefix of generated access tokens, so secret scanners can recognise them. @since 0.0.0 */
-export const tokenPrefix = "lgr_"
-
 /**
- * A new access token (the whole bearer secret): the one way tokens are generated, by the API and
- * at a tenant's first start.
+ * A new access token (the whole bearer secret): a random UUID, version 4 (122 random bits), the
+ * one way tokens are generated, by the API and at a tenant's first start. The reference document
+ * declares `tokenKey` as `format: uuid` and the Java SDK parses it into `java.util.UUID`: any
+ * other form makes its `tokensCreate` throw after the token was created, losing the only copy.
+ * (Tokens of any other form that already exist, such as a configured one, keep working.)
  * @since 0.0.0
  */
-export const generateAccessToken: Effect.Effect<string, never, SecureRandom> = Effect.map(
-  Effect.flatMap(SecureRandom, (random) => random.bytes(32)),
-  (bytes) => tokenPrefix + encodeToken(bytes)
+export const generateAccessToken: Effect.Effect<string, never, SecureRandom> = Effect.flatMap(
+  SecureRandom,
+  (random) => random.uuid()
 )
 
 const toToken = (record: AccessTokenRecord, tokenKey: string): Token => ({

@@ -859,7 +859,8 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
           yield* TestClock.adjust(Duration.seconds(1))
           const writer = yield* Tokens.create(admin, { tokenName: "writer", permissions: ["WRITE"] })
           expect(writer.permissions).toEqual(["READ", "WRITE"])
-          expect(writer.tokenKey.startsWith("lgr_")).toBe(true)
+          // A random version 4 UUID (SPEC 1.6: the Java SDK parses tokenKey into java.util.UUID).
+          expect(writer.tokenKey).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
           const writerPrincipal = yield* Access.authenticate(writer.tokenKey)
           expect(writerPrincipal.permissions).toEqual(["READ", "WRITE"])
           expect(tagOf(yield* Effect.either(Access.require(writerPrincipal, "ADMIN")))).toBe("Forbidden")
