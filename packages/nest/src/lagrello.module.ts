@@ -14,9 +14,8 @@
  */
 import type { DynamicModule } from "@nestjs/common"
 import { Module } from "@nestjs/common"
-import { RouterModule } from "@nestjs/core"
 import { LagrelloAdapterSetup } from "./http/adapter.js"
-import { LagrelloRoutesController } from "./http/routes.controller.js"
+import { routePrefix } from "./http/adapter.js"
 import {
   ASYNC_OPTIONS_TYPE,
   ConfigurableModuleClass,
@@ -29,33 +28,18 @@ import { LagrelloLifecycle } from "./lifecycle.js"
 import type { LagrelloModuleExtras, LagrelloModuleOptions } from "./options.js"
 import { createLagrelloContext, LAGRELLO_CONTEXT } from "./runtime.js"
 
-// Every v1 route, derived from the core's contract (see routes.controller.ts).
-const controllers = [LagrelloRoutesController]
-
-const prefixOf = (extras: LagrelloModuleExtras) => (extras.prefix ?? "").replace(/^\/+|\/+$/g, "")
-
 /** The URL before `/v1`: the application's public URL (if given) and the routes' prefix. */
 const apiBaseUrl = (publicUrl: string | undefined, extras: LagrelloModuleExtras): string | undefined => {
-  const prefix = prefixOf(extras)
-  if (publicUrl === undefined) return prefix === "" ? undefined : `/${prefix}`
-  return `${publicUrl.replace(/\/+$/, "")}${prefix === "" ? "" : `/${prefix}`}`
+  const prefix = routePrefix(extras)
+  if (publicUrl === undefined) return prefix === "" ? undefined : prefix
+  return `${publicUrl.replace(/\/+$/, "")}${prefix}`
 }
 
-const withRoutes = (definition: DynamicModule, extras: LagrelloModuleExtras): DynamicModule => {
-  const extrasProvider = { provide: LAGRELLO_EXTRAS, useValue: extras }
-  const providers = [...(definition.providers ?? []), extrasProvider]
-  if (extras.routes === false) return { ...definition, providers }
-  const prefix = prefixOf(extras)
-  return {
-    ...definition,
-    providers,
-    controllers,
-    imports: [
-      ...(definition.imports ?? []),
-      ...(prefix ? [RouterModule.register([{ path: prefix, module: LagrelloModule }])] : [])
-    ]
-  }
-}
+// The extras go to the providers: the adapter setup mounts the routes (or not) with its prefix.
+const withExtras = (definition: DynamicModule, extras: LagrelloModuleExtras): DynamicModule => ({
+  ...definition,
+  providers: [...(definition.providers ?? []), { provide: LAGRELLO_EXTRAS, useValue: extras }]
+})
 
 /** @since 0.0.0 */
 @Module({
@@ -76,11 +60,11 @@ const withRoutes = (definition: DynamicModule, extras: LagrelloModuleExtras): Dy
 export class LagrelloModule extends ConfigurableModuleClass {
   /** The module with its options given directly. */
   static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
-    return withRoutes(super.forRoot(options), options)
+    return withExtras(super.forRoot(options), options)
   }
 
   /** The module with its options from a factory (e.g. from `ConfigService`). */
   static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
-    return withRoutes(super.forRootAsync(options), options)
+    return withExtras(super.forRootAsync(options), options)
   }
 }

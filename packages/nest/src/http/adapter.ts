@@ -1,7 +1,8 @@
 /**
- * What the HTTP adapters do before a request reaches the controllers (body parsing, size
- * limits, unknown routes) answered in the v1 error shape, for the v1 routes only: the host
- * application's other routes keep the adapter's behaviour.
+ * The v1 routes on the HTTP adapter (mounted by routes.ts), and what the adapter does before a
+ * request reaches them (body parsing, size limits, unknown routes) answered in the v1 error
+ * shape, for the v1 routes only: the host application's other routes keep the adapter's
+ * behaviour.
  *
  * - Fastify: an empty body sent as `application/json` is accepted (SPEC 1.5: the generated SDKs
  *   send one with operations that take no body); a body that is not JSON reaches the controller as
@@ -17,6 +18,15 @@ import { Inject, Injectable, Logger } from "@nestjs/common"
 import { HttpAdapterHost } from "@nestjs/core"
 import type { LagrelloModuleExtras } from "../options.js"
 import { LAGRELLO_EXTRAS } from "../lagrello.module-definition.js"
+import type { LagrelloContext } from "../runtime.js"
+import { LAGRELLO_CONTEXT } from "../runtime.js"
+import { mountRoutes } from "./routes.js"
+
+/** The routes' path prefix: `""`, or `/auth` for the extra `prefix: "auth"`. @internal */
+export const routePrefix = (extras: LagrelloModuleExtras): string => {
+  const prefix = (extras.prefix ?? "").replace(/^\/+|\/+$/g, "")
+  return prefix === "" ? "" : `/${prefix}`
+}
 import { errorTypeOfStatus, internalErrorBody, UnreadableBody } from "@lagrello/core"
 
 type Done = (error: Error | null, body?: unknown) => void
@@ -62,18 +72,27 @@ const bodyMessage = (status: number, fallback: string) =>
 export class LagrelloAdapterSetup implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(LAGRELLO_EXTRAS) private readonly extras: LagrelloModuleExtras
+    @Inject(LAGRELLO_EXTRAS) private readonly extras: LagrelloModuleExtras,
+    @Inject(LAGRELLO_CONTEXT) private readonly context: LagrelloContext
   ) {}
 
   onModuleInit(): void {
     if (this.extras.routes === false) return
     const adapter = this.adapterHost.httpAdapter
     if (!adapter) return
-    const base = `/${this.extras.prefix ?? ""}/v1/`.replace(/\/+/g, "/")
+    const prefix = routePrefix(this.extras)
+    const base = `${prefix}/v1/`
     const ours = (url: string) => url.startsWith(base)
     const type = adapter.getType()
-    if (type === "fastify") this.setupFastify(adapter.getInstance<FastifyLike>(), ours)
-    else if (type === "express") this.setupExpress(adapter.getInstance<ExpressLike>(), ours)
+    if (type === "fastify") {
+      this.setupFastify(adapter.getInstance<FastifyLike>(), ours)
+      mountRoutes({ type, router: adapter.getInstance() }, this.context.runtime, prefix)
+    } else if (type === "express") {
+      this.setupExpress(adapter.getInstance<ExpressLike>(), ours)
+      mountRoutes({ type, router: adapter.getInstance() }, this.context.runtime, prefix)
+    } else {
+      new Logger("Lagrello").warn(`The ${type} HTTP adapter is not supported: the v1 routes are not served`)
+    }
   }
 
   private setupFastify(fastify: FastifyLike, ours: (url: string) => boolean) {
