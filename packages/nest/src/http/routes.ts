@@ -88,17 +88,26 @@ const bySpecificity = (a: Route<unknown>, b: Route<unknown>): number => {
  */
 export const mountedRoutes: ReadonlyArray<Route<HandlerServices | ClientRateLimiter>> = [...routes].sort(bySpecificity)
 
-/** A route handler of both routers: `(request, reply)`. */
-type Handler = (request: HttpRequest, reply: HttpReply) => void
+/**
+ * A route handler of both routers: `(request, reply)`.
+ * @since 0.0.0
+ */
+export type Handler = (request: HttpRequest, reply: HttpReply) => void
 
-/** What the routes need of Fastify's instance. */
-interface FastifyRouter {
+/**
+ * What the routes need of Fastify's instance.
+ * @since 0.0.0
+ */
+export interface FastifyRouter {
   route(options: { readonly method: string; readonly url: string; readonly handler: Handler }): unknown
   all(path: string, handler: Handler): unknown
 }
 
-/** What the routes need of Express's application. */
-type ExpressRouter = Record<"get" | "post" | "put" | "patch" | "delete" | "all", (path: string, handler: Handler) => unknown>
+/**
+ * What the routes need of Express's application.
+ * @since 0.0.0
+ */
+export type ExpressRouter = Record<"get" | "post" | "put" | "patch" | "delete" | "all", (path: string, handler: Handler) => unknown>
 
 /** The routes to mount, in order: the contract's, then the fixed answers. */
 const entries = (runtime: LagrelloRuntime): ReadonlyArray<{ readonly method: string; readonly path: string; readonly handler: Handler }> => [
