@@ -207,7 +207,7 @@ export interface LagrelloClientService {
   readonly handoffs: {
     /**
      * Sends the sign-in mail for a sign-in on this device that the user confirms from another:
-     * show `matchNumber` here, and wait with {@link status}. Keep `handoffId` secret (server side).
+     * show `matchNumber` here, and wait with `handoffs.status`. Keep `handoffId` secret (server side).
      */
     readonly start: (userId: string) => Effect.Effect<Handoff, CallError<"crossDevice", "startHandoff">>
     /**
