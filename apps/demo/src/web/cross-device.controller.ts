@@ -6,7 +6,7 @@
  * Anonymous forms carry the signed double-submit cookie (forms.ts), as the sign-in form does; a
  * session exists only once the first factor is proven (sign-in.ts).
  */
-import { Body, Controller, Get, Header, Inject, Post, Req, Res } from "@nestjs/common"
+import { Body, Controller, Get, Inject, Post, Req, Res } from "@nestjs/common"
 import type { DemoConfig } from "../config.js"
 import { writeLog } from "../logger.js"
 import { DEMO_CONFIG } from "../tokens.js"
@@ -111,9 +111,14 @@ export class CrossDeviceController {
     if (session === undefined) return
     const userId = session.pendingUserId
     if (userId === undefined) return redirect(reply, "/")
+    const typed = (field(body, "code") ?? "").trim()
+    if (typed === "" || typed.length > 64) {
+      // Not a code at all: nothing is counted.
+      return sendPage(reply, 400, recoverySignInPage(this.tenantName, session.csrf, "Enter one of your recovery codes."))
+    }
     const operations = await this.tenant.operations()
     try {
-      await operations.verifyRecoveryCode(userId, (field(body, "code") ?? "").slice(0, 64) || "-")
+      await operations.verifyRecoveryCode(userId, typed)
     } catch (error) {
       const tag = errorTag(error)
       if (tag === "Unauthorized" || tag === "InvalidPayload") {
@@ -167,7 +172,6 @@ export class CrossDeviceController {
 
   /** The waiting page's long poll: `{next}` once decided (with the session, when approved), else `{}`. */
   @Get("signin/wait/status")
-  @Header("Cache-Control", "no-store")
   async waitStatus(@Req() request: WebRequest, @Res() reply: WebReply): Promise<void> {
     const waiting = this.handoffs.read(cookieHeader(request))
     if (waiting === undefined) return sendJson(reply, { next: "/" })

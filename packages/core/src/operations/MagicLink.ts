@@ -104,7 +104,7 @@ export const issueChallenge = (
       })
     }
     return { tokenHash, expiresAt: now + lifetime }
-  })
+  }).pipe(Effect.withSpan("Lagrello.MagicLink.issueChallenge", { attributes: { "lagrello.tenant_id": tenantId } }))
 
 /**
  * Sends a sign-in link to the user's e-mail address. The link and its message are written in one

@@ -83,7 +83,9 @@ export const makeHandoffWatch = (
       size += 1
       if (polling) return Effect.void
       polling = true
-      return Effect.asVoid(Effect.forkDaemon(poller))
+      // Forked from the first waiter's request: without its tracer, so that the polls of later
+      // waiters are not recorded under a request that ended long ago.
+      return Effect.asVoid(Effect.forkDaemon(Effect.withTracerEnabled(poller, false)))
     })
 
   const unregister = (idHash: string, queue: Queue.Queue<void>) =>
