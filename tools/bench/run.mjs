@@ -345,6 +345,76 @@ const getUserPair = async () => {
   { ...demoPaced, vsRawRead: { p99: +(demoPaced.p99 / rawPaced.p99).toFixed(2) } }]
 }
 
+// The handoff's long poll across replicas (SPEC 5.3): two demo processes on one PostgreSQL
+// database; the device waits on one (GET /v1/handoffs/{id}?wait=30) while the other approves.
+// Measured: from sending the approval to the waiter's answer, across replicas (woken by the
+// waiter's poll of the database, every 250 ms) and on the same process (woken at once). Baseline
+// in the same run: the approval, then an immediate plain read of the handoff on the other
+// replica (the least a decision can take to show there without any wait).
+const handoffLatency = async (rounds = 30) => {
+  if (spawnSync("pg_isready", ["-h", "127.0.0.1", "-p", "5432"]).status !== 0) return { skipped: "PostgreSQL not reachable at 127.0.0.1:5432" }
+  const dbName = `lagrello_bench_${randomBytes(4).toString("hex")}`
+  const psql = (sql) => spawnSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql], { encoding: "utf8" })
+  if (psql(`CREATE DATABASE ${dbName}`).status !== 0) return { skipped: `could not create ${dbName}` }
+  const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
+  const env = { LAGRELLO_ACCESS_TOKEN: token, LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), SMTP_URL: "",
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}` }
+  const a = await startServer({ args: [demoMain], ready: "/health", env })
+  const b = await startServer({ args: [demoMain], ready: "/health", env })
+  try {
+    if (a.failed || b.failed) return { skipped: a.failed ?? b.failed }
+    const callA = api(a.base, token)
+    const callB = api(b.base, token)
+    // Both outbox workers deliver; the link is on the stdout of whichever did.
+    const linkOf = async (userId) => {
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(5)) {
+        const line = [...a.mailLines, ...b.mailLines].find((l) => l.includes(`${userId}@example.com`))
+        if (line) return /\/login\/([A-Za-z0-9_-]{43})/.exec(line)[1]
+      }
+      throw new Error(`no link for ${userId}`)
+    }
+    const one = async (name, waitOn, readOn) => {
+      await callA("POST", "/v1/users", { userId: name, email: `${name}@example.com` })
+      const { handoffId, matchNumber } = await callA("POST", `/v1/users/${name}/email/handoff`)
+      const link = await linkOf(name)
+      let answeredAt
+      const waiting = waitOn && waitOn(`/v1/handoffs/${handoffId}?wait=30`).then((r) => { answeredAt = performance.now(); return r })
+      // Let the long poll reach its wait before the decision, at a random phase of its poll
+      // interval (a fixed pause would always decide at the same point of it).
+      await sleep(300 + Math.random() * 250)
+      const sentAt = performance.now()
+      await callA("POST", "/v1/handoffs/approve", { payload: link, matchNumber })
+      if (readOn) {
+        const read = await readOn(`/v1/handoffs/${handoffId}`)
+        if (read.status !== "approved") throw new Error(`baseline read: ${read.status}`)
+        return performance.now() - sentAt
+      }
+      const answer = await waiting
+      if (answer.status !== "approved") throw new Error(`long poll: ${answer.status}`)
+      return answeredAt - sentAt
+    }
+    const get = (call) => (path) => call("GET", path)
+    const stats = (xs) => {
+      const sorted = [...xs].sort((x, y) => x - y)
+      const at = (q) => +sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1)
+      return { p50: at(0.5), p95: at(0.95), max: +sorted.at(-1).toFixed(1), n: xs.length }
+    }
+    const across = [], same = [], baseline = []
+    for (let i = 0; i < rounds; i++) {
+      across.push(await one(`hx${i}`, get(callB)))
+      same.push(await one(`hs${i}`, get(callA)))
+      baseline.push(await one(`hb${i}`, undefined, get(callB)))
+    }
+    const row = { acrossReplicasMs: stats(across), sameProcessMs: stats(same), baselineApproveThenReadMs: stats(baseline) }
+    row.acrossVsBaselineP50 = +(row.acrossReplicasMs.p50 / row.baselineApproveThenReadMs.p50).toFixed(2)
+    log("handoff", JSON.stringify(row))
+    return row
+  } finally {
+    await Promise.all([a.stop?.(), b.stop?.()])
+    psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+  }
+}
+
 // --- main
 try {
   if (!process.env.BENCH_SKIP_BUILD) {
@@ -357,6 +427,8 @@ try {
   } else if (ONLY === "profile") {
     const p = await profileDemo()
     console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, ...p }, null, 1))
+  } else if (ONLY === "handoff") {
+    console.log(JSON.stringify({ only: ONLY, ...(await handoffLatency()) }))
   } else if (ONLY === "get-user") {
     const rows = await getUserPair()
     console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, rows }))
@@ -417,6 +489,7 @@ try {
   }
   if (postgres.skipped) console.log(`PostgreSQL half skipped: ${postgres.skipped}`)
 
+  log("handoff long poll"); const handoff = await handoffLatency()
   log("cold start"); const cold = await coldStart()
   log("outbox delivery"); const outbox = await outboxRate()
   const profile = process.env.BENCH_PROFILE === "0" ? undefined : (log("cpu profile"), await profileDemo())
@@ -435,7 +508,7 @@ try {
     sqlite: sqlite.rows ? { ...sqlite, rows: withRatios(sqlite.rows) } : sqlite,
     postgres: postgres.rows ? { ...postgres, rows: withRatios(postgres.rows) } : postgres,
     express: express.rows ? { ...express, baseline: nestExpressRow, rows: withRatios(express.rows).map((r) => ({ ...r, vsNestExpress: { rps: +(r.rps / nestExpressRow.rps).toFixed(3) } })) } : express,
-    getUser, coldStart: cold, outbox, profile }
+    getUser, coldStart: cold, outbox, handoff, profile }
 
   const fmt = (rows) => {
     const head = ["scenario", "req/s", "x raw", "x nest", "p50 ms", "x raw", "p99 ms", "x raw", "RSS MB", "x raw", "statuses"]
@@ -449,6 +522,11 @@ try {
   console.log("\nGet user against the raw read handler (x raw = x the read handler)\n" + fmt(getUser.map((r) => ({ ...r, vsRaw: r.vsRawRead }))))
   if (result.postgres.rows) console.log("\nPostgreSQL\n" + fmt(result.postgres.rows))
   if (result.express.rows) console.log("\nExpress adapter (x nest = against the bare Fastify app; bare Express below)\n" + fmt([nestExpressRow, ...result.express.rows]))
+  if (handoff.acrossReplicasMs) {
+    console.log(`\nhandoff long poll, approval to answer: across replicas p50 ${handoff.acrossReplicasMs.p50} ms, p95 ${handoff.acrossReplicasMs.p95} ms, ` +
+      `max ${handoff.acrossReplicasMs.max} ms; same process p50 ${handoff.sameProcessMs.p50} ms; baseline (approve, then read on the other) ` +
+      `p50 ${handoff.baselineApproveThenReadMs.p50} ms (x${handoff.acrossVsBaselineP50})`)
+  } else console.log(`\nhandoff long poll skipped: ${handoff.skipped}`)
   console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms`)
   console.log(`outbox: ${outbox.delivered}/${outbox.mails} mails delivered in ${outbox.untilAllDeliveredMs} ms from the first send = ${outbox.mailsPerSec} mails/s; the worker alone ${outbox.afterQueuedMailsPerSec} mails/s (demo CPU ${outbox.demoCpuWhileDraining} of a core)`)
   if (profile) console.log("\nCPU profile of verify TOTP under load, top self time:\n" + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))

@@ -94,6 +94,18 @@ describe.each(["fastify", "express"] as const)("malformed requests on %s", (adap
       ["POST", "/v1/users/u/totp", '{"enable": 1}'],
       ["POST", "/v1/users/u/totp", "{}"],
       ["POST", "/v1/tokens", '{"tokenName": "t", "permissions": ["ROOT"]}'],
+      // Beyond v1 (SPEC 5).
+      ["POST", "/v1/users/u/recovery-codes/verify", "{}"],
+      ["POST", "/v1/users/u/recovery-codes/verify", '{"code": 1234}'],
+      ["POST", "/v1/users/u/recovery-codes/verify", `{"code": "${"x".repeat(65)}"}`],
+      ["POST", "/v1/users/u/email/verify", '{"code": ""}'],
+      ["POST", "/v1/users/u/email/verify", '{"code": ["123456"]}'],
+      ["POST", "/v1/handoffs/choices", '{"payload": null}'],
+      ["POST", "/v1/handoffs/approve", '{"payload": "x", "matchNumber": "42"}'],
+      ["POST", "/v1/handoffs/approve", '{"payload": "x", "matchNumber": 100}'],
+      ["POST", "/v1/handoffs/approve", '{"payload": "x", "matchNumber": 4.5}'],
+      ["POST", "/v1/handoffs/approve", `{"payload": "${"x".repeat(2000)}", "matchNumber": 42}`],
+      ["POST", "/v1/users/u/recovery-codes", "{}"],
       ["POST", "/v1/users", JSON.stringify({ userId: "big", email: "x".repeat(2 * 1024 * 1024) })]
     ]
     // Prototype poisoning attempts: Fastify refuses the body, Express parses it into a plain own
@@ -160,6 +172,12 @@ describe.each(["fastify", "express"] as const)("malformed requests on %s", (adap
       "/v1/tokens?page=-1&size=abc",
       "/v1/tokens/%00",
       "/v1/images/totp?tenantName=&userId=&userSecret=",
+      "/v1/handoffs/short",
+      `/v1/handoffs/${"A".repeat(43)}?wait=31`,
+      `/v1/handoffs/${"A".repeat(43)}?wait=-1`,
+      `/v1/handoffs/${"A".repeat(43)}?wait=abc`,
+      `/v1/handoffs/${"A".repeat(43)}?wait=1&wait=2`,
+      `/v1/handoffs/${"A".repeat(43)}`,
       "/v1/nope",
       "/nope/%00",
       "/login/%00",

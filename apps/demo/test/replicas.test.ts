@@ -4,7 +4,8 @@
  * real SMTP server. Whatever is sent to both at once happens once: a magic link is exchanged once,
  * a TOTP code accepted once, wrong codes are counted together, a revoked access token is refused
  * by the other process at once, and every message is delivered exactly once although each process
- * runs an outbox worker.
+ * runs an outbox worker. Beyond v1 (SPEC 5.3): a handoff approved on one process answers a long
+ * poll waiting on the other within a second (the bound is the spec's; the poll interval is 250 ms).
  */
 import { base32Decode, totpAt } from "@lagrello/core"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -209,5 +210,74 @@ describePostgres("two demo processes on one PostgreSQL database", (db) => {
     )
     expect(rows).toHaveLength(n)
     expect(rows.filter((r) => r.status === "sent")).toHaveLength(n)
+  })
+
+  it("a handoff approved or denied on one process answers a long poll waiting on the other within a second", async () => {
+    const rounds = 6
+    const latencies: Array<number> = []
+    for (let round = 0; round < rounds; round++) {
+      const userId = `handoff-${round}`
+      await createUser(round, userId)
+      const before = smtp.received().filter((m) => m.to.includes(`${userId}@${domain}`)).length
+      const started = await api(round, "POST", `/v1/users/${userId}/email/handoff`)
+      expect(started.status, started.text).toBe(201)
+      const { handoffId, matchNumber } = started.json as { handoffId: string; matchNumber: number }
+      const token = magicTokenOf(decodedBody((await smtp.waitFor(`${userId}@${domain}`, { skip: before })).raw))
+      // The waiter on one process, the decision on the other.
+      const waiter = round % 2
+      const decider = 1 - waiter
+      let answeredAt = 0
+      const waiting = api(waiter, "GET", `/v1/handoffs/${handoffId}?wait=30`).then((answer) => {
+        answeredAt = performance.now()
+        return answer
+      })
+      // The poll is waiting: a read on the other process still sees it pending.
+      await eventually("the handoff is pending", async () => {
+        const read = await api(decider, "GET", `/v1/handoffs/${handoffId}`)
+        return read.status === 200 && (read.json as { status: string }).status === "pending"
+      })
+      const choices = await api(decider, "POST", "/v1/handoffs/choices", { body: { payload: token } })
+      expect(choices.status, choices.text).toBe(200)
+      const approve = round < rounds - 1
+      const picked = approve ? matchNumber : (choices.json as { choices: Array<number> }).choices.find((n) => n !== matchNumber)!
+      const decidedAt = performance.now()
+      const decided = await api(decider, "POST", "/v1/handoffs/approve", { body: { payload: token, matchNumber: picked } })
+      expect(decided.status, decided.text).toBe(approve ? 204 : 401)
+      const answer = await waiting
+      expect(answer.status, answer.text).toBe(200)
+      expect(answer.headers.get("cache-control")).toBe("no-store")
+      expect(answer.json).toEqual(approve ? { status: "approved", user: { userId, email: `${userId}@${domain}` } } : { status: "denied" })
+      latencies.push(answeredAt - decidedAt)
+      // Handed over once: the other process reads it used up.
+      const again = await api(decider, "GET", `/v1/handoffs/${handoffId}`)
+      expect(again.json).toEqual({ status: approve ? "expired" : "denied" })
+    }
+    // From sending the decision to the waiter's answer on the other process (SPEC 5.3: under a second).
+    for (const latency of latencies) expect(latency).toBeLessThan(1000)
+  })
+
+  it("40 long polls on a process with a pool of 10 hold no connection while they wait, and end at their wait with pending", async () => {
+    await createUser(0, "handoff-idle")
+    const started = await api(0, "POST", "/v1/users/handoff-idle/email/handoff")
+    const { handoffId } = started.json as { handoffId: string }
+    let settled = 0
+    const polls = Array.from({ length: 40 }, () =>
+      api(1, "GET", `/v1/handoffs/${handoffId}?wait=8`).then((answer) => {
+        settled += 1
+        return answer
+      })
+    )
+    // While they wait: other requests on that process are served (a held connection each would
+    // exhaust its pool), and no connection of the database is in a query or a transaction.
+    await eventually("the polls are waiting", async () => (await api(1, "GET", "/v1/users/handoff-idle")).status === 200)
+    const busy = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')`
+    )
+    // At most the poller's own query of the moment.
+    expect(busy[0]!.n).toBeLessThanOrEqual(1)
+    for (let i = 0; i < 5; i++) expect((await api(1, "GET", "/v1/users/handoff-idle")).status).toBe(200)
+    expect(settled).toBe(0)
+    for (const poll of await Promise.all(polls)) expect(poll.json).toEqual({ status: "pending" })
   })
 })

@@ -334,6 +334,116 @@ describe.each(["fastify", "express"] as const)("the sign-in pages (%s)", (adapte
     expect(account.status).toBe(200)
     expect(account.text).toContain("stays@example.test")
   }, 180_000)
+  /** The newest sign-in mail to `email` on the mailbox page: its link's path and its code. */
+  const mailOf = async (email: string) => {
+    const html = await (await fetch(`${demo.url}/dev/mailbox`)).text()
+    const row = html.split("<tr").find((r) => r.includes(`<td>${escapeHtml(email)}</td>`)) ?? ""
+    const link = /href="([^"]*\/login\/[^"]+)"/.exec(row)?.[1]
+    const code = /<td class="code">(\d{6})<\/td>/.exec(row)?.[1]
+    if (link === undefined || code === undefined) throw new Error(`No live mail to ${email}:\n${html}`)
+    return { path: new URL(link.replace(/&amp;/g, "&")).pathname, code }
+  }
+
+  it("the code from the mail signs in once (and uses the link up); wrong ones are refused, five end the mail", async () => {
+    const client = new WebClient(demo.url)
+    const home = await client.get("/")
+    const sent = await client.post("/signin", { csrf: csrfOf(home), email: "coded@example.test" })
+    expect(sent.text).toContain("Code from the mail")
+    const { code, path } = await mailOf("coded@example.test")
+    const wrong = code.replace(/^./, (d) => String((Number(d) + 1) % 10))
+    const refused = await client.post("/signin/email-code", { csrf: csrfOf(sent), email: "coded@example.test", code: wrong })
+    expect(refused.status).toBe(401)
+    // The same words for an address that never got a mail.
+    const unknown = await client.post("/signin/email-code", { csrf: csrfOf(sent), email: "never@example.test", code })
+    expect(unknown.status).toBe(401)
+    expect(unknown.text.replace(/never@example\.test/g, "")).toBe(refused.text.replace(/coded@example\.test/g, ""))
+    const signedIn = await client.post("/signin/email-code", { csrf: csrfOf(sent), email: "Coded@Example.TEST", code })
+    expect(signedIn.status, signedIn.text).toBe(303)
+    expect(signedIn.headers.get("location")).toBe("/account")
+    expect((await client.get("/account")).text).toContain("coded@example.test")
+    const other = new WebClient(demo.url)
+    expect((await other.post(path, { csrf: csrfOf(await other.get(path)) })).status).toBe(410)
+
+    // Five wrong codes end the next mail: its right code and its link no longer work.
+    const again = new WebClient(demo.url)
+    const page = await again.post("/signin", { csrf: csrfOf(await again.get("/")), email: "guessed@example.test" })
+    const mail = await mailOf("guessed@example.test")
+    const bad = mail.code.replace(/^./, (d) => String((Number(d) + 1) % 10))
+    for (let i = 0; i < 5; i++) expect((await again.post("/signin/email-code", { csrf: csrfOf(page), email: "guessed@example.test", code: bad })).status).toBe(401)
+    expect((await again.post("/signin/email-code", { csrf: csrfOf(page), email: "guessed@example.test", code: mail.code })).status).toBe(401)
+    expect((await again.post(mail.path, { csrf: csrfOf(await again.get(mail.path)) })).status).toBe(410)
+  })
+
+  it("a handoff: scanners opening its link consume nothing; the right number signs the waiting browser in, once", async () => {
+    const computer = new WebClient(demo.url)
+    const started = await computer.post("/signin/handoff", { csrf: csrfOf(await computer.get("/")), email: "handed@example.test" })
+    expect(started.status, started.text).toBe(303)
+    expect(started.headers.get("location")).toBe("/signin/wait")
+    const cookie = started.headers.getSetCookie().find((c) => c.startsWith("lagrello_demo_handoff=")) ?? ""
+    expect(cookie).toMatch(/HttpOnly; SameSite=Lax; Path=\/signin$/)
+    expect(computer.cookieNames()).not.toContain("lagrello_demo_session")
+    const waiting = await computer.get("/signin/wait")
+    expect(waiting.status).toBe(200)
+    expect(waiting.headers.get("content-security-policy")).toContain("default-src 'self'")
+    expect(waiting.text).toContain('<script src="/web/app.js" defer></script>')
+    expect(waiting.text).not.toMatch(/<script>|<script [^>]*>[^<]/)
+    const shown = Number(/id="match-number"[^>]*>(\d{2})</.exec(waiting.text)?.[1])
+    const { path } = await mailOf("handed@example.test")
+    for (let i = 0; i < 3; i++) expect(await (await fetch(demo.url + path)).text()).toContain("pick the number that device shows")
+    const phone = new WebClient(demo.url)
+    const choicesPage = await phone.get(path)
+    const choices = [...choicesPage.text.matchAll(/name="matchNumber" value="(\d+)"/g)].map((m) => Number(m[1]))
+    expect(choices).toHaveLength(3)
+    expect(choices).toContain(shown)
+    // A number that was not offered decides nothing.
+    expect((await phone.post(`${path}/approve`, { csrf: csrfOf(choicesPage), matchNumber: "5" })).status).toBe(400)
+    const approved = await phone.post(`${path}/approve`, { csrf: csrfOf(choicesPage), matchNumber: String(shown) })
+    expect(approved.status, approved.text).toBe(200)
+    expect(approved.text).toContain("you can return to your other device")
+    // The waiting browser, on its next look (what its script or its refresh does).
+    const next = await computer.get("/signin/wait")
+    expect(next.status, next.text).toBe(303)
+    expect(next.headers.get("location")).toBe("/account")
+    expect(computer.cookieNames()).toContain("lagrello_demo_session")
+    expect(computer.cookieNames()).not.toContain("lagrello_demo_handoff")
+    expect((await computer.get("/account")).text).toContain("handed@example.test")
+    // Once: the phone's browser holds no session, and the link is used up.
+    expect((await phone.get("/account")).headers.get("location")).toBe("/")
+    expect((await phone.get(path)).text).toContain("Confirm to sign in")
+    expect((await phone.post(path, { csrf: csrfOf(choicesPage) })).status).toBe(410)
+  })
+
+  it("new recovery codes need a code of the authenticator; a recovery code signs in and can replace the authenticator", async () => {
+    const { client, secret } = await withAuthenticator("recover@example.test")
+    const account = await client.get("/account")
+    expect(account.text).toContain('<strong id="recovery-status">none yet</strong>')
+    const made = await client.post("/account/totp/change", { csrf: csrfOf(account), action: "recovery-codes", code: totpAt(secret, Date.now()) })
+    expect(made.status, made.text).toBe(303)
+    expect(made.headers.get("location")).toBe("/account/recovery-codes")
+    const shown = await client.get("/account/recovery-codes")
+    expect(shown.headers.get("cache-control")).toBe("no-store")
+    const codes = [...shown.text.matchAll(/<li>([2-9A-HJ-NP-Z-]{19})<\/li>/g)].map((m) => m[1]!)
+    expect(codes).toHaveLength(10)
+    expect((await client.get("/account/recovery-codes")).headers.get("location")).toBe("/account")
+    // A recovery code does not make more of them.
+    const refused = await client.post("/account/totp/change", { csrf: csrfOf(account), action: "recovery-codes", code: codes[0]! })
+    expect(refused.status).toBe(401)
+    expect(refused.text).toContain("not a recovery code")
+
+    expect((await client.post("/signout", { csrf: csrfOf(account) })).status).toBe(303)
+    const link = await signIn(client, "recover@example.test")
+    expect((await client.post(link, { csrf: csrfOf(await client.get(link)) })).headers.get("location")).toBe("/signin/code")
+    const recoveryPage = await client.get("/signin/recovery")
+    expect(recoveryPage.status).toBe(200)
+    const signedIn = await client.post("/signin/recovery", { csrf: csrfOf(recoveryPage), code: codes[1]!.toLowerCase() })
+    expect(signedIn.status, signedIn.text).toBe(303)
+    const after = await client.get("/account")
+    expect(after.text).toContain("9 are left")
+    // The authenticator lost: a recovery code replaces it (SPEC 3.6).
+    const replace = await client.post("/account/totp/change", { csrf: csrfOf(after), action: "replace", code: codes[2]! })
+    expect(replace.status, replace.text).toBe(303)
+    expect(replace.headers.get("location")).toBe("/account/totp")
+  })
 })
 
 describe("the sign-in throttle", () => {

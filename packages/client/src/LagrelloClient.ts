@@ -24,6 +24,11 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type {
   CreateTokenRequest,
   CreateUserRequest,
+  Handoff,
+  HandoffChoices,
+  HandoffStatus,
+  RecoveryCodes,
+  RecoveryCodesStatus,
   Tenant,
   Token,
   TokenList,
@@ -174,6 +179,50 @@ export interface LagrelloClientService {
   readonly totpImageUrl: (params: TotpImageParams) => string
   /** The client derived from the contract, with the bearer token and Retry-After handling. */
   readonly api: LagrelloApiClient
+
+  // -------------------------------------------------------------------------------------------
+  // Beyond v1 (SPEC 5): recovery codes, the e-mail code, the sign-in handoff. Nothing of these is
+  // retried: each either uses something up or hands something over once.
+
+  readonly recoveryCodes: {
+    /**
+     * A new set of recovery codes, replacing the old one at once: shown this once, each
+     * `xxxx-xxxx-xxxx-xxxx`. `InvalidPayload` when the user has no confirmed TOTP authenticator.
+     */
+    readonly generate: (userId: string) => Effect.Effect<RecoveryCodes, CallError<"recovery", "generate">>
+    /** How many codes are left, and when the set was made. */
+    readonly status: (userId: string) => Effect.Effect<RecoveryCodesStatus, CallError<"recovery", "status">>
+    /**
+     * Checks a recovery code and uses it up: the user when it is right; `Unauthorized` when not
+     * (DO NOT authenticate), `TooManyRequests` while wrong codes (TOTP or recovery) are throttled.
+     */
+    readonly verify: (userId: string, code: string) => Effect.Effect<User, CallError<"recovery", "verify">>
+  }
+  /**
+   * Checks the code of the user's last sign-in mail (it uses the mail's link up too): the user
+   * when it is right; `Unauthorized` when not (DO NOT authenticate; the fifth wrong code ends the
+   * mail's challenge).
+   */
+  readonly verifyEmailCode: (userId: string, code: string) => Effect.Effect<User, CallError<"crossDevice", "verifyEmailCode">>
+  readonly handoffs: {
+    /**
+     * Sends the sign-in mail for a sign-in on this device that the user confirms from another:
+     * show `matchNumber` here, and wait with `handoffs.status`. Keep `handoffId` secret (server side).
+     */
+    readonly start: (userId: string) => Effect.Effect<Handoff, CallError<"crossDevice", "startHandoff">>
+    /**
+     * The handoff's status, waiting up to `waitSeconds` (0-30, default 0) while it is pending; the
+     * call's timeout is extended by the wait. Once approved, the answer carries the user, once.
+     */
+    readonly status: (
+      handoffId: string,
+      options?: { readonly waitSeconds?: number | undefined }
+    ) => Effect.Effect<HandoffStatus, CallError<"crossDevice", "getHandoff">>
+    /** The three numbers to show where the handoff's link was opened (the token of the link). */
+    readonly choices: (token: string) => Effect.Effect<HandoffChoices, CallError<"crossDevice", "handoffChoices">>
+    /** Approves with the number picked; a wrong one denies the handoff (`Unauthorized`) and burns the link. */
+    readonly approve: (token: string, matchNumber: number) => Effect.Effect<void, CallError<"crossDevice", "approveHandoff">>
+  }
 }
 
 /**
@@ -414,15 +463,16 @@ export const make = (config: LagrelloClientConfig): Effect.Effect<LagrelloClient
     )
     const api = yield* deriveApiClient(httpClient, baseUrl)
 
-    const timeout = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | LagrelloTransportError> =>
+    /** The attempt's timeout; `extraMs` for calls the server may hold on purpose (a long poll). */
+    const timeout = <A, E>(effect: Effect.Effect<A, E>, extraMs = 0): Effect.Effect<A, E | LagrelloTransportError> =>
       timeoutMs === 0 || timeoutMs === Infinity
         ? effect
         : Effect.timeoutFail(effect, {
-          duration: Duration.millis(timeoutMs),
+          duration: Duration.millis(timeoutMs + extraMs),
           onTimeout: () =>
             new LagrelloTransportError({
               reason: "Timeout",
-              message: `No answer from the Lagrello server within ${timeoutMs} ms`
+              message: `No answer from the Lagrello server within ${timeoutMs + extraMs} ms`
             })
         })
 
@@ -488,7 +538,28 @@ export const make = (config: LagrelloClientConfig): Effect.Effect<LagrelloClient
           userId: params.userId,
           userSecret: params.userSecret
         })}`,
-      api
+      api,
+
+      recoveryCodes: {
+        generate: (userId) => withUser(userId, (request) => once(api.recovery.generate(request))),
+        status: (userId) => withUser(userId, (request) => once(api.recovery.status(request))),
+        verify: (userId, code) => withUser(userId, (request) => once(api.recovery.verify({ ...request, payload: { code } })))
+      },
+      verifyEmailCode: (userId, code) =>
+        withUser(userId, (request) => once(api.crossDevice.verifyEmailCode({ ...request, payload: { code } }))),
+      handoffs: {
+        start: (userId) => withUser(userId, (request) => once(api.crossDevice.startHandoff(request))),
+        status: (handoffId, options = {}) =>
+          Effect.flatMap(pathSegment("handoffId", handoffId), (segment) => {
+            const wait = options.waitSeconds
+            // The contract's query schema refuses a bad wait before anything is sent.
+            const urlParams = wait === undefined ? {} : { wait }
+            // Not retried: a lost answer may have been the approval, which is handed over once.
+            return timeout(normalize(api.crossDevice.getHandoff({ path: { handoffId: segment }, urlParams })), Math.max(0, (wait ?? 0) * 1000))
+          }),
+        choices: (token) => once(api.crossDevice.handoffChoices({ payload: { payload: token } })),
+        approve: (token, matchNumber) => once(api.crossDevice.approveHandoff({ payload: { payload: token, matchNumber } }))
+      }
     }
     return service
   })

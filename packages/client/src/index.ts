@@ -54,7 +54,13 @@ export {
 export type {
   CreateTokenRequest,
   CreateUserRequest,
+  Handoff,
+  HandoffChoices,
+  HandoffState,
+  HandoffStatus,
   Permission,
+  RecoveryCodes,
+  RecoveryCodesStatus,
   Tenant,
   TenantCompanyInfo,
   Token,

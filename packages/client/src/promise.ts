@@ -19,6 +19,11 @@
 import type {
   CreateTokenRequest,
   CreateUserRequest,
+  Handoff,
+  HandoffChoices,
+  HandoffStatus,
+  RecoveryCodes,
+  RecoveryCodesStatus,
   Tenant,
   Token,
   TokenList,
@@ -97,6 +102,27 @@ export interface LagrelloPromiseClient {
   totpImageUrl(params: TotpImageParams): string
   /** Releases the client's runtime. Calls made afterwards reject. */
   dispose(): Promise<void>
+
+  // Beyond v1 (SPEC 5): recovery codes, the e-mail code, the sign-in handoff.
+  readonly recoveryCodes: {
+    /** A new set, replacing the old at once (shown once). `InvalidPayload` without confirmed TOTP. */
+    generate(userId: string, options?: CallOptions): Promise<RecoveryCodes>
+    status(userId: string, options?: CallOptions): Promise<RecoveryCodesStatus>
+    /** Checks a recovery code and uses it up. `Unauthorized`: DO NOT authenticate. */
+    verify(userId: string, code: string, options?: CallOptions): Promise<User>
+  }
+  /** Checks the code of the user's last sign-in mail (uses its link up too). `Unauthorized`: DO NOT authenticate. */
+  verifyEmailCode(userId: string, code: string, options?: CallOptions): Promise<User>
+  readonly handoffs: {
+    /** Sends the sign-in mail; show `matchNumber` on this device and wait with `status`. */
+    start(userId: string, options?: CallOptions): Promise<Handoff>
+    /** The status, waiting up to `waitSeconds` (0-30) while pending; approved carries the user, once. */
+    status(handoffId: string, options?: CallOptions & { readonly waitSeconds?: number | undefined }): Promise<HandoffStatus>
+    /** The three numbers to show where the link was opened. */
+    choices(token: string, options?: CallOptions): Promise<HandoffChoices>
+    /** Approves with the number picked; a wrong one denies it (`Unauthorized`) and burns the link. */
+    approve(token: string, matchNumber: number, options?: CallOptions): Promise<void>
+  }
 }
 
 const toRejection = (error: LagrelloApiError | LagrelloTransportError): Error =>
@@ -156,6 +182,18 @@ export const createLagrelloClient = (options: LagrelloClientOptions): LagrelloPr
     totpImageUrl: (params) => {
       if (disposed) throw new Error("This Lagrello client was disposed")
       return runtime.runSync(Effect.map(LagrelloClient, (c) => c.totpImageUrl(params)))
+    },
+    recoveryCodes: {
+      generate: (userId, o) => run((c) => c.recoveryCodes.generate(userId), o),
+      status: (userId, o) => run((c) => c.recoveryCodes.status(userId), o),
+      verify: (userId, code, o) => run((c) => c.recoveryCodes.verify(userId, code), o)
+    },
+    verifyEmailCode: (userId, code, o) => run((c) => c.verifyEmailCode(userId, code), o),
+    handoffs: {
+      start: (userId, o) => run((c) => c.handoffs.start(userId), o),
+      status: (handoffId, o) => run((c) => c.handoffs.status(handoffId, { waitSeconds: o?.waitSeconds }), o),
+      choices: (token, o) => run((c) => c.handoffs.choices(token), o),
+      approve: (token, matchNumber, o) => run((c) => c.handoffs.approve(token, matchNumber), o)
     },
     dispose: async () => {
       if (disposed) return

@@ -4,7 +4,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Redacted } from "effect"
+import { Effect, Either, Fiber, Layer, Redacted } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import {
   Forbidden,
@@ -17,7 +17,7 @@ import {
   Unauthorized,
   Unavailable
 } from "../src/index.js"
-import { adminToken, lastToken, type RunningServer, startServer, unreachableUserId } from "./support.js"
+import { adminToken, lastMail, lastToken, type RunningServer, startServer, unreachableUserId } from "./support.js"
 
 let server: RunningServer
 beforeAll(async () => {
@@ -91,8 +91,8 @@ describe("LagrelloClient (Effect)", () => {
       const client = yield* LagrelloClient
       const tenant = yield* client.api.tenants.get()
       expect(tenant.tenantName).toBe("Acme")
-      const [user, response] = yield* client.api.users.create({ payload: { userId: "ivan" }, withResponse: true })
-      expect(user).toEqual({ userId: "ivan" })
+      const [user, response] = yield* client.api.users.create({ payload: { userId: "ivy" }, withResponse: true })
+      expect(user).toEqual({ userId: "ivy" })
       expect(response.status).toBe(201)
       const either = yield* Effect.either(client.users.get(""))
       expect(Either.isLeft(either) && either.left._tag).toBe("InvalidPayload")
@@ -110,4 +110,18 @@ describe("LagrelloClient (Effect)", () => {
     expect(error).toBeInstanceOf(Error)
     expect(error.name).toBe("LagrelloTransportError")
   })
+  it.live("beyond v1: a handoff approved by another fiber answers the long poll; a wrong recovery code is a tagged Unauthorized", () =>
+    Effect.gen(function*() {
+      const client = yield* LagrelloClient
+      yield* client.users.create({ userId: "jules", email: "jules@example.com" })
+      const handoff = yield* client.handoffs.start("jules")
+      const waiting = yield* Effect.fork(client.handoffs.status(handoff.handoffId, { waitSeconds: 20 }))
+      const { token } = yield* Effect.promise(() => lastMail(server.service, "jules@example.com"))
+      yield* client.handoffs.approve(token, handoff.matchNumber)
+      expect(yield* Fiber.join(waiting)).toEqual({ status: "approved", user: { userId: "jules", email: "jules@example.com" } })
+      const wrong = yield* client.recoveryCodes.verify("jules", "2222-2222-2222-2222").pipe(
+        Effect.catchTag("Unauthorized", (e) => Effect.succeed(e))
+      )
+      expect(wrong).toBeInstanceOf(Unauthorized)
+    }).pipe(Effect.provide(lagrello())))
 })

@@ -12,7 +12,7 @@ import {
   type LagrelloPromiseClient,
   NotFound
 } from "../src/index.js"
-import { adminToken, lastToken, type RunningServer, serverOptions, startServer, unreachableUserId } from "./support.js"
+import { adminToken, lastMail, lastToken, type RunningServer, serverOptions, startServer, unreachableUserId } from "./support.js"
 
 let server: RunningServer
 let lagrello: LagrelloPromiseClient
@@ -160,6 +160,69 @@ describe("TOTP", () => {
     await expect(rejection(lagrello.totpImage({ ...params, userSecret: "" }))).resolves.toMatchObject({
       errorType: "InvalidPayload"
     })
+  })
+})
+
+describe("beyond v1: recovery codes, the e-mail code, the handoff", () => {
+  it("recovery codes: generate (needs confirmed TOTP), status, verify once", async () => {
+    await lagrello.users.create({ userId: "rita" })
+    await expect(rejection(lagrello.recoveryCodes.generate("rita"))).resolves.toMatchObject({ errorType: "InvalidPayload", status: 400 })
+    const { secretKey } = await lagrello.enableTotp("rita")
+    await lagrello.verifyTotp("rita", code(secretKey))
+    const set = await lagrello.recoveryCodes.generate("rita")
+    expect(set.codes).toHaveLength(10)
+    expect(await lagrello.recoveryCodes.status("rita")).toEqual({ remaining: 10, createdAt: set.createdAt })
+    expect(await lagrello.recoveryCodes.verify("rita", set.codes[0]!.toLowerCase())).toEqual({ userId: "rita" })
+    await expect(rejection(lagrello.recoveryCodes.verify("rita", set.codes[0]!))).resolves.toMatchObject({ errorType: "Unauthorized", status: 401 })
+    expect((await lagrello.recoveryCodes.status("rita")).remaining).toBe(9)
+    await expect(rejection(lagrello.recoveryCodes.status("nobody"))).resolves.toMatchObject({ errorType: "NotFound" })
+    // Refused by the contract before anything is sent: an empty code.
+    await expect(rejection(lagrello.recoveryCodes.verify("rita", ""))).resolves.toMatchObject({ errorType: "InvalidPayload" })
+  })
+
+  it("the e-mail code signs in once, instead of the link", async () => {
+    await lagrello.users.create({ userId: "sam", email: "sam@example.com" })
+    await lagrello.sendMagicLink("sam")
+    const mail = await lastMail(server.service, "sam@example.com")
+    expect(await lagrello.verifyEmailCode("sam", mail.code)).toEqual({ userId: "sam", email: "sam@example.com" })
+    await expect(rejection(lagrello.verifyEmailCode("sam", mail.code))).resolves.toMatchObject({ errorType: "Unauthorized" })
+    await expect(rejection(lagrello.verifyMagicLink(mail.token))).resolves.toMatchObject({ errorType: "Unauthorized" })
+  })
+
+  it("a handoff: start, a long poll answered by the approval from another client, once", async () => {
+    await lagrello.users.create({ userId: "tess", email: "tess@example.com" })
+    const handoff = await lagrello.handoffs.start("tess")
+    expect(handoff.handoffId).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const { token } = await lastMail(server.service, "tess@example.com")
+    expect(await lagrello.handoffs.status(handoff.handoffId)).toEqual({ status: "pending" })
+    // Longer than the client's default timeout of 10 s would allow without the wait's extension.
+    const waiting = lagrello.handoffs.status(handoff.handoffId, { waitSeconds: 30 })
+    const phone = createLagrelloClient({ baseUrl: server.url, accessToken: adminToken })
+    try {
+      const { choices } = await phone.handoffs.choices(token)
+      expect(choices).toContain(handoff.matchNumber)
+      expect(await phone.handoffs.approve(token, handoff.matchNumber)).toBeUndefined()
+    } finally {
+      await phone.dispose()
+    }
+    expect(await waiting).toEqual({ status: "approved", user: { userId: "tess", email: "tess@example.com" } })
+    expect(await lagrello.handoffs.status(handoff.handoffId)).toEqual({ status: "expired" })
+    await expect(rejection(lagrello.handoffs.approve(token, handoff.matchNumber))).resolves.toMatchObject({ errorType: "Unauthorized" })
+    await expect(rejection(lagrello.handoffs.status(handoff.handoffId, { waitSeconds: 31 }))).resolves.toMatchObject({
+      errorType: "InvalidPayload"
+    })
+    await expect(rejection(lagrello.handoffs.status("A".repeat(43)))).resolves.toMatchObject({ errorType: "NotFound" })
+  })
+
+  it("a wrong number denies the handoff: the waiter reads denied", async () => {
+    await lagrello.users.create({ userId: "ugo", email: "ugo@example.com" })
+    const handoff = await lagrello.handoffs.start("ugo")
+    const { token } = await lastMail(server.service, "ugo@example.com")
+    const { choices } = await lagrello.handoffs.choices(token)
+    const waiting = lagrello.handoffs.status(handoff.handoffId, { waitSeconds: 30 })
+    const denied = await rejection(lagrello.handoffs.approve(token, choices.find((n) => n !== handoff.matchNumber)!))
+    expect(denied).toMatchObject({ errorType: "Unauthorized", status: 401 })
+    expect(await waiting).toEqual({ status: "denied" })
   })
 })
 

@@ -6,7 +6,7 @@
  * No decorators here: the application module is declared by calling `Module(...)` as a function.
  */
 import "reflect-metadata"
-import { makeMemoryStorage, readMailbox, Storage, Unavailable } from "@lagrello/core"
+import { makeMemoryStorage, messageCode, readMailbox, Storage, Unavailable } from "@lagrello/core"
 import type { LagrelloModuleOptions } from "@lagrello/nest"
 import { LagrelloModule, LagrelloService } from "@lagrello/nest"
 import type { INestApplication } from "@nestjs/common"
@@ -70,6 +70,19 @@ export const lastToken = (service: LagrelloService, email: string): Promise<stri
         if (message.to === email && match) return match[1]!
       }
       return yield* Effect.dieMessage(`no link was sent to ${email}`)
+    })
+  )
+
+/** The token and the code of the newest sign-in mail to `email`. */
+export const lastMail = (service: LagrelloService, email: string): Promise<{ token: string; code: string }> =>
+  service.runtime.runPromise(
+    Effect.gen(function* () {
+      for (const { message } of yield* readMailbox(100)) {
+        const match = /\/login\/([A-Za-z0-9_-]{43})/.exec(message.text)
+        const code = messageCode(message)
+        if (message.to === email && match && code !== undefined) return { token: match[1]!, code }
+      }
+      return yield* Effect.dieMessage(`no mail with a code was sent to ${email}`)
     })
   )
 

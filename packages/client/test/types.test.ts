@@ -20,4 +20,14 @@ describe("error types derived from the contract", () => {
     expectTypeOf<Tags<CallError<"users", "create">>>().toEqualTypeOf<Tags<CommonError> | "Conflict">()
     expectTypeOf<Tags<CallError<"images", "totp">>>().toEqualTypeOf<"InvalidPayload" | "TooManyRequests" | "LagrelloTransportError">()
   })
+  it("beyond v1: each call's own errors too", () => {
+    expectTypeOf<Tags<CallError<"recovery", "generate">>>().toEqualTypeOf<Tags<CommonError> | "NotFound">()
+    expectTypeOf<Tags<CallError<"recovery", "verify">>>().toEqualTypeOf<
+      Tags<CommonError> | "Unauthorized" | "NotFound" | "TooManyRequests"
+    >()
+    expectTypeOf<Tags<CallError<"crossDevice", "verifyEmailCode">>>().toEqualTypeOf<Tags<CommonError> | "Unauthorized" | "NotFound">()
+    expectTypeOf<Tags<CallError<"crossDevice", "startHandoff">>>().toEqualTypeOf<Tags<CommonError> | "NotFound" | "TooManyRequests">()
+    expectTypeOf<Tags<CallError<"crossDevice", "getHandoff">>>().toEqualTypeOf<Tags<CommonError> | "NotFound">()
+    expectTypeOf<Tags<CallError<"crossDevice", "approveHandoff">>>().toEqualTypeOf<Tags<CommonError> | "Unauthorized">()
+  })
 })

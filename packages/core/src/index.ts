@@ -3,7 +3,8 @@
  *
  * - the domain: wire models, typed errors, permissions, policies;
  * - the HTTP contract (`LagrelloApi`), also importable alone from `@lagrello/core/contract`;
- * - the operations: `Users`, `MagicLink`, `Totp`, `Tokens`, `Tenants`, `Access`;
+ * - the operations: `Users`, `MagicLink`, `Totp`, `Tokens`, `Tenants`, `Access`, and beyond v1
+ *   `RecoveryCodes`, `EmailCode`, `Handoff`;
  * - the services they need, as tags with layers: `Storage` (memory here, SQLite in
  *   `@lagrello/core/sqlite`), `Sealer`, `SecureRandom`, `Policies`, `MailTransport` (development
  *   mailbox here, SMTP in `@lagrello/core/smtp`) and the outbox worker.
@@ -27,6 +28,9 @@ export * as Tenants from "./operations/Tenants.js"
 export * as Tokens from "./operations/Tokens.js"
 export * as Totp from "./operations/Totp.js"
 export * as Users from "./operations/Users.js"
+export * as RecoveryCodes from "./operations/RecoveryCodes.js"
+export * as EmailCode from "./operations/EmailCode.js"
+export * as Handoff from "./operations/Handoff.js"
 export { layerPurge, purgeExpired } from "./operations/Purge.js"
 
 export * from "./crypto/index.js"

@@ -13,7 +13,7 @@ import type {
   UpdateTenantRequest,
   UpdateUserRequest
 } from "@lagrello/core"
-import { Access, MagicLink, Tenants, Tokens, Totp, Users } from "@lagrello/core"
+import { Access, EmailCode, Handoff, MagicLink, RecoveryCodes, Tenants, Tokens, Totp, Users } from "@lagrello/core"
 import { Inject, Injectable } from "@nestjs/common"
 import type * as Effect from "effect/Effect"
 import { valueOrThrow } from "./http/errors.js"
@@ -50,6 +50,25 @@ export class TenantOperations {
 
   getTenant = () => this.service.run(Tenants.get(this.tenantId))
   updateTenant = (request: UpdateTenantRequest) => this.service.run(Tenants.update(this.tenantId, request))
+
+  // Beyond v1 (SPEC 5): recovery codes, the e-mail code, the sign-in handoff.
+
+  /** A new set of recovery codes (shown once), replacing the old; rejects InvalidPayload without confirmed TOTP. */
+  generateRecoveryCodes = (userId: string) => this.service.run(RecoveryCodes.generate(this.tenantId, userId))
+  /** How many recovery codes are left, and when the set was made. */
+  recoveryCodesStatus = (userId: string) => this.service.run(RecoveryCodes.status(this.tenantId, userId))
+  /** Checks a recovery code and uses it up; rejects Unauthorized / TooManyRequests (the TOTP counter). */
+  verifyRecoveryCode = (userId: string, code: string) => this.service.run(RecoveryCodes.verify(this.tenantId, userId, code))
+  /** Checks the code of the user's last sign-in mail (using its link up too); rejects Unauthorized. */
+  verifyEmailCode = (userId: string, code: string) => this.service.run(EmailCode.verify(this.tenantId, userId, code))
+  /** Sends the sign-in mail of a handoff: show `matchNumber` on this device and wait with `handoffStatus`. */
+  startHandoff = (userId: string) => this.service.run(Handoff.start(this.tenantId, userId))
+  /** The handoff's status, waiting up to `waitSeconds` (at most 30) while pending; approved carries the user, once. */
+  handoffStatus = (handoffId: string, waitSeconds = 0) => this.service.run(Handoff.status(this.tenantId, handoffId, waitSeconds))
+  /** The three numbers to show where a handoff's link was opened (its token); consumes nothing. */
+  handoffChoices = (token: string) => this.service.run(Handoff.choices(this.tenantId, token))
+  /** Approves a handoff with the number picked; a wrong one rejects Unauthorized and burns the link. */
+  approveHandoff = (token: string, matchNumber: number) => this.service.run(Handoff.approve(this.tenantId, token, matchNumber))
 }
 
 /** @since 0.0.0 */

@@ -13,6 +13,8 @@ import type { INestApplication } from "@nestjs/common"
 import * as Context from "effect/Context"
 import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { messageCode, readMailbox } from "@lagrello/core"
+import * as Effect from "effect/Effect"
 import type { LagrelloService } from "../src/index.js"
 import { adminToken, type AdapterName, lastToken, startApp } from "./support.js"
 
@@ -63,6 +65,31 @@ const totpUser = async (tenant: Tenant) => {
   await tenant.createUser({ userId, email: `${userId}@example.com` })
   const { secretKey } = await tenant.enableTotp(userId)
   return { userId, secret: base32Decode(secretKey)! }
+}
+
+/** The code of the newest sign-in mail to `email`. */
+const lastCode = (service: LagrelloService, email: string): Promise<string> =>
+  service.runtime.runPromise(
+    Effect.flatMap(readMailbox(100), (entries) => {
+      const code = entries.filter((e) => e.message.to === email).map((e) => messageCode(e.message))[0]
+      return code === undefined ? Effect.dieMessage(`no code was sent to ${email}`) : Effect.succeed(code)
+    })
+  )
+
+/** A user with TOTP confirmed and a set of recovery codes. */
+const recoveryUser = async (tenant: Tenant) => {
+  const { secret, userId } = await totpUser(tenant)
+  await tenant.verifyTotp(userId, totpAt(secret, Date.now()))
+  const { codes } = await tenant.generateRecoveryCodes(userId)
+  return { userId, codes }
+}
+
+/** A handoff waiting for its link: its id, its number, and the link's token. */
+const handoff = async (tenant: Tenant, service: LagrelloService) => {
+  const userId = fresh("handoff")
+  await tenant.createUser({ userId, email: `${userId}@example.com` })
+  const { handoffId, matchNumber } = await tenant.startHandoff(userId)
+  return { handoffId, matchNumber, token: await lastToken(service, `${userId}@example.com`) }
 }
 
 /** What examples prepare their state with. */
@@ -121,7 +148,39 @@ const examples: Record<string, (fixtures: Fixtures) => Promise<ReadonlyArray<Exa
   "tokens.delete": async ({ tokenId }) => [{ params: { id: await tokenId() }, status: 204 }],
   "images.totp": async () => [
     { query: { tenantName: "Acme", userId: "alice", userSecret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" }, status: 200 }
-  ]
+  ],
+  // Beyond v1 (SPEC 5).
+  "recovery.generate": async ({ tenant }) => {
+    const { secret, userId } = await totpUser(tenant)
+    await tenant.verifyTotp(userId, totpAt(secret, Date.now()))
+    return [{ params: { userId }, status: 200 }]
+  },
+  "recovery.status": async ({ tenant }) => [{ params: { userId: (await recoveryUser(tenant)).userId }, status: 200 }],
+  "recovery.verify": async ({ tenant }) => {
+    const { codes, userId } = await recoveryUser(tenant)
+    return [{ params: { userId }, body: { code: codes[0] }, status: 200 }]
+  },
+  "crossDevice.verifyEmailCode": async ({ service, tenant }) => {
+    const userId = fresh("mailcode")
+    await tenant.createUser({ userId, email: `${userId}@example.com` })
+    await tenant.sendMagicLink(userId)
+    return [{ params: { userId }, body: { code: await lastCode(service, `${userId}@example.com`) }, status: 200 }]
+  },
+  "crossDevice.startHandoff": async ({ tenant }) => {
+    const userId = fresh("start")
+    await tenant.createUser({ userId, email: `${userId}@example.com` })
+    return [{ params: { userId }, status: 201 }]
+  },
+  "crossDevice.getHandoff": async ({ service, tenant }) => [
+    { params: { handoffId: (await handoff(tenant, service)).handoffId }, query: { wait: "0" }, status: 200 }
+  ],
+  "crossDevice.handoffChoices": async ({ service, tenant }) => [
+    { body: { payload: (await handoff(tenant, service)).token }, status: 200 }
+  ],
+  "crossDevice.approveHandoff": async ({ service, tenant }) => {
+    const { matchNumber, token } = await handoff(tenant, service)
+    return [{ body: { payload: token, matchNumber }, status: 204 }]
+  }
 }
 
 const below: Record<Permission, Permission | undefined> = { READ: undefined, WRITE: "READ", ADMIN: "WRITE" }

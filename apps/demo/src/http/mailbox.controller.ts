@@ -1,6 +1,6 @@
 /**
  * `GET /dev/mailbox`: the development mailbox (no SMTP server configured): the outbox messages,
- * newest first, with their links and what is known of each: the outbox status, the expiry, and
+ * newest first, with their links and codes (SPEC 5.2) and what is known of each: the outbox status, the expiry, and
  * whether a newer link went to the same address since (a new link revokes the user's earlier
  * unused ones). Whether a link was used is not known here: the core keeps that with the link's
  * hash, and no operation reads it without consuming it; the page says so instead of showing a
@@ -9,7 +9,7 @@
  * no referrer.
  */
 import type { MailboxEntry } from "@lagrello/core"
-import { messageLinks, readMailbox } from "@lagrello/core"
+import { messageCode, messageLinks, readMailbox } from "@lagrello/core"
 import { LagrelloService } from "@lagrello/nest"
 import { Controller, Get, Query } from "@nestjs/common"
 import { escapeHtml, page } from "./html.js"
@@ -40,6 +40,7 @@ export const linkState = (entry: MailboxEntry, now: number, superseded: boolean)
 
 const row = (entry: MailboxEntry, now: number, superseded: boolean): string => {
   const links = messageLinks(entry.message)
+  const code = messageCode(entry.message)
   const { state, live } = linkState(entry, now, superseded)
   return [
     `<tr class="${live ? "live" : "dead"}">`,
@@ -54,6 +55,7 @@ const row = (entry: MailboxEntry, now: number, superseded: boolean): string => {
           : // Shown, not linked: opening it would only show that it no longer works.
             links.map((link) => `<span class="muted">${escapeHtml(link)}</span>`).join("<br>")
     }</td>`,
+    `<td class="code">${code === undefined ? "" : live ? escapeHtml(code) : `<span class="muted">${escapeHtml(code)}</span>`}</td>`,
     `<td class="state">${escapeHtml(state)}</td>`,
     "</tr>"
   ].join("")
@@ -84,7 +86,7 @@ export const renderMailbox = (entries: ReadonlyArray<MailboxEntry>, now: number)
         ? "<p>No messages yet.</p>"
         : [
             "<table>",
-            "<thead><tr><th>Sent</th><th>To</th><th>Subject</th><th>Links</th><th>State</th></tr></thead>",
+            "<thead><tr><th>Sent</th><th>To</th><th>Subject</th><th>Links</th><th>Code</th><th>State</th></tr></thead>",
             "<tbody>",
             ...rows(entries, now),
             "</tbody>",

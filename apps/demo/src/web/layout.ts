@@ -19,8 +19,17 @@ export const webPageHeaders: ReadonlyArray<readonly [string, string]> = [
   ["Content-Security-Policy", contentSecurityPolicy]
 ]
 
+/**
+ * What a page may add to its head: the demo's script file (`/web/app.js`, the CSP allows scripts
+ * from the demo only, never inline ones), and a refresh for browsers that run no script.
+ */
+export interface PageExtras {
+  readonly script?: boolean | undefined
+  readonly refreshWithoutScriptSeconds?: number | undefined
+}
+
 /** A whole page; `title` is escaped here, `body` must already be safe HTML. */
-export const webPage = (title: string, body: string, tenantName: string): string =>
+export const webPage = (title: string, body: string, tenantName: string, extras: PageExtras = {}): string =>
   [
     "<!doctype html>",
     '<html lang="en">',
@@ -30,6 +39,10 @@ export const webPage = (title: string, body: string, tenantName: string): string
     '<meta name="referrer" content="no-referrer">',
     `<title>${escapeHtml(title)}</title>`,
     '<link rel="stylesheet" href="/web/style.css">',
+    ...(extras.script ? ['<script src="/web/app.js" defer></script>'] : []),
+    ...(extras.refreshWithoutScriptSeconds === undefined
+      ? []
+      : [`<noscript><meta http-equiv="refresh" content="${Math.max(1, Math.floor(extras.refreshWithoutScriptSeconds))}"></noscript>`]),
     "</head>",
     "<body>",
     `<header><a class="brand" href="/">${escapeHtml(tenantName)}</a></header>`,
@@ -79,4 +92,49 @@ form { margin: 0 0 .75rem; }
 .secret span { display: inline-block; margin-right: .6em; }
 form.stack button { margin-bottom: .5rem; }
 a { color: #2457d6; }
+.match { font-size: 4rem; font-weight: 700; text-align: center; letter-spacing: .1em; margin: .5rem 0 1rem;
+  font-variant-numeric: tabular-nums; }
+.choices { display: flex; gap: .75rem; }
+.choices button { font-size: 2rem; font-weight: 700; padding: 1rem 0; font-variant-numeric: tabular-nums; }
+ol.recovery-codes { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1.05rem; background: #f3f5f9;
+  padding: .75rem .75rem .75rem 2.5rem; border-radius: .4rem; margin: 0 0 1rem; }
+.actions { display: flex; gap: .75rem; margin-bottom: 1rem; }
+.actions > * { flex: 1; text-align: center; }
+a.button { display: inline-block; font-size: 1rem; padding: .65rem 1.25rem; border-radius: .4rem; background: #e6eaf1;
+  color: #1d2330; text-decoration: none; }
+hr { border: 0; border-top: 1px solid #e1e5ec; margin: 1.25rem 0; }
+`
+
+/**
+ * The demo's one script file (no inline script: the CSP forbids it). It only enhances pages that
+ * work without it: copy buttons (`data-copy` names the element whose text is copied), and the
+ * handoff's waiting page, which long-polls `data-wait-url` and goes where its answer says once
+ * the sign-in was decided (without script, the page refreshes itself).
+ */
+export const appScript = `"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var target = document.getElementById(button.getAttribute("data-copy"));
+      if (!target || !navigator.clipboard) return;
+      navigator.clipboard.writeText(target.innerText.trim() + "\\n").then(function () {
+        button.textContent = "Copied";
+      });
+    });
+  });
+  var waiting = document.querySelector("[data-wait-url]");
+  if (!waiting) return;
+  var url = waiting.getAttribute("data-wait-url");
+  var poll = function () {
+    fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (answer) {
+        if (answer && typeof answer.next === "string") window.location.assign(answer.next);
+        else poll();
+      })
+      .catch(function () { setTimeout(poll, 2000); });
+  };
+  poll();
+});
 `

@@ -33,14 +33,19 @@ export const signInPage = (tenant: string, csrf: string, options: { error?: stri
         [
           '<label for="email">E-mail address</label>',
           `<input id="email" type="email" name="email" autocomplete="email" required maxlength="254" value="${escapeHtml(options.email ?? "")}">`,
-          '<button type="submit">Email me a sign-in link</button>'
-        ].join("\n")
-      )
+          '<button type="submit">Email me a sign-in link</button>',
+          // The same address, for a sign-in here that the mail confirms on another device (SPEC 5.3).
+          '<p class="muted">Can\'t open your mail on this device? We can send the link to your phone: you open it there and pick the number shown here.</p>',
+          '<button type="submit" class="secondary" formaction="/signin/handoff">Sign in here, confirm on my phone</button>'
+        ].join("\n"),
+        "stack"
+      ),
+      '<p class="muted"><a href="/signin/email-code">Have a code from a sign-in mail? Enter it</a></p>'
     ].join("\n"),
     tenant
   )
 
-export const checkMailPage = (tenant: string, email: string, developmentMailbox: boolean) =>
+export const checkMailPage = (tenant: string, email: string, developmentMailbox: boolean, csrf: string) =>
   webPage(
     "Check your mail",
     [
@@ -50,9 +55,29 @@ export const checkMailPage = (tenant: string, email: string, developmentMailbox:
       developmentMailbox
         ? '<p class="muted">Development mode: no mail is sent. Open the <a href="/dev/mailbox">development mailbox</a> to find the link.</p>'
         : "",
+      // SPEC 5.2: the mail also carries a code, for a mail read on another device.
+      "<p>Reading the mail on another device? Enter the code from the mail here instead.</p>",
+      emailCodeForm(csrf, email),
       '<p><a href="/">Use another address</a></p>'
     ].join("\n"),
     tenant
+  )
+
+/** The form that signs in with the code of a sign-in mail (the address travels with it). */
+export const emailCodeForm = (csrf: string, email: string | undefined) =>
+  form(
+    "/signin/email-code",
+    csrf,
+    [
+      email === undefined
+        ? [
+            '<label for="email">E-mail address</label>',
+            '<input id="email" type="email" name="email" autocomplete="email" required maxlength="254">'
+          ].join("\n")
+        : `<input type="hidden" name="email" value="${escapeHtml(email)}">`,
+      codeField("mail-code", "Code from the mail", false),
+      '<button type="submit" class="secondary">Sign in with the code</button>'
+    ].join("\n")
   )
 
 export const confirmPage = (tenant: string, csrf: string, token: string) =>
@@ -85,6 +110,7 @@ export const codePage = (tenant: string, csrf: string, message?: string) =>
       "<p>Your account is protected by an authenticator app. Enter the code it shows for this account.</p>",
       error(message),
       form("/signin/code", csrf, [codeField("code"), '<button type="submit">Verify</button>'].join("\n")),
+      '<p class="muted"><a href="/signin/recovery">Lost your authenticator? Use a recovery code</a></p>',
       '<p class="muted"><a href="/">Start again</a></p>'
     ].join("\n"),
     tenant
@@ -95,7 +121,8 @@ export const accountPage = (
   csrf: string,
   userId: string,
   totp: boolean,
-  messages: { readonly notice?: string | undefined; readonly error?: string | undefined } = {}
+  messages: { readonly notice?: string | undefined; readonly error?: string | undefined } = {},
+  recovery: { readonly remaining: number; readonly createdAt?: string | undefined } | undefined = undefined
 ) =>
   webPage(
     "Your account",
@@ -109,13 +136,24 @@ export const accountPage = (
         ? [
             // Replacing or removing the second factor needs the second factor: a session alone
             // (a stolen cookie, a computer left signed in) must not be enough.
-            '<p class="muted">To replace your authenticator or turn it off, enter the code it shows now.</p>',
+            // SPEC 5.1: single-use codes for when the authenticator is lost.
+            `<p>Recovery codes: <strong id="recovery-status">${
+              recovery === undefined || recovery.createdAt === undefined
+                ? "none yet"
+                : `${recovery.remaining} left`
+            }</strong>${
+              recovery?.createdAt === undefined ? "" : ` <span class="muted">(made ${escapeHtml(recovery.createdAt.slice(0, 10))})</span>`
+            }</p>`,
+            '<p class="muted">To replace your authenticator or turn it off, enter the code it shows now (a recovery code works too). ' +
+              "New recovery codes need a code from the authenticator.</p>",
             form(
               "/account/totp/change",
               csrf,
               [
-                codeField("current-code", "Current code from your authenticator", false),
+                '<label for="current-code">Current code from your authenticator</label>',
+                '<input id="current-code" class="code" type="text" name="code" autocomplete="one-time-code" maxlength="24" required>',
                 '<button type="submit" name="action" value="replace">Replace authenticator</button>',
+                '<button type="submit" name="action" value="recovery-codes" class="secondary">Make new recovery codes</button>',
                 '<button type="submit" name="action" value="disable" class="danger">Turn off authenticator</button>'
               ].join("\n"),
               "stack"

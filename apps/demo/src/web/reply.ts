@@ -3,7 +3,8 @@ import { webPageHeaders } from "./layout.js"
 
 export interface WebReply {
   status(code: number): unknown
-  header(name: string, value: string): unknown
+  /** An array sends the header once per value (both adapters do; Set-Cookie needs it). */
+  header(name: string, value: string | ReadonlyArray<string>): unknown
   send(body: string): unknown
 }
 
@@ -20,8 +21,8 @@ export const cookieHeader = (request: WebRequest): string | undefined => {
   return typeof value === "string" ? value : undefined
 }
 
-/** Sends an HTML page with the page headers (and a `Set-Cookie` when given). */
-export const sendPage = (reply: WebReply, status: number, html: string, setCookie?: string): void => {
+/** Sends an HTML page with the page headers (and `Set-Cookie` when given). */
+export const sendPage = (reply: WebReply, status: number, html: string, setCookie?: string | ReadonlyArray<string>): void => {
   reply.status(status)
   for (const [name, value] of webPageHeaders) reply.header(name, value)
   if (setCookie !== undefined) reply.header("Set-Cookie", setCookie)
@@ -29,7 +30,7 @@ export const sendPage = (reply: WebReply, status: number, html: string, setCooki
 }
 
 /** A 303 to a path of the demo (a relative location: the browser stays on the origin it uses). */
-export const redirect = (reply: WebReply, location: string, setCookie?: string): void => {
+export const redirect = (reply: WebReply, location: string, setCookie?: string | ReadonlyArray<string>): void => {
   reply.status(303)
   for (const [name, value] of webPageHeaders) reply.header(name, value)
   reply.header("Location", location)

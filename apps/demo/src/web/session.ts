@@ -38,6 +38,8 @@ export interface Session {
   totpSetup?: TotpSetup | undefined
   /** A one-time notice for the next page. */
   notice?: string | undefined
+  /** A new set of recovery codes, until the page that shows them once. */
+  recoveryCodes?: { readonly codes: ReadonlyArray<string>; readonly createdAt: string } | undefined
   lastSeen: number
 }
 

@@ -12,12 +12,14 @@ import type { DemoConfig } from "../config.js"
 import { writeLog } from "../logger.js"
 import { DEMO_CONFIG } from "../tokens.js"
 import { FormTokens } from "./forms.js"
-import { stylesheet } from "./layout.js"
+import { HandoffCookie } from "./handoff-cookie.js"
+import { appScript, stylesheet } from "./layout.js"
 import {
   accountPage,
   checkMailPage,
   codePage,
   formExpiredPage,
+  linkFailedPage,
   signInPage,
   tooManySignInsPage,
   totpSetupPage
@@ -27,6 +29,7 @@ import { cookieHeader, field, redirect, sendPage } from "./reply.js"
 import { RecentCodes } from "./recent-codes.js"
 import type { Session } from "./session.js"
 import { sameSecret, SessionStore } from "./session.js"
+import { looksLikeRecoveryCode } from "./sign-in.js"
 import { DemoTenant } from "./tenant.js"
 import { SignInThrottle } from "./throttle.js"
 
@@ -126,15 +129,35 @@ export class WebController {
     private readonly forms: FormTokens,
     private readonly tenant: DemoTenant,
     private readonly recent: RecentCodes,
-    @Inject(DEMO_CONFIG) private readonly config: DemoConfig
+    @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
+    private readonly handoffs: HandoffCookie
   ) {
     this.tenantName = config.tenantName
   }
 
-  /** Checks an authenticator code of the user; answers the page's error when it is refused. */
-  private async verifyCode(userId: string, code: string): Promise<{ status: number; message: string } | undefined> {
+  /**
+   * Checks an authenticator code of the user (or, with `recovery`, a recovery code in its place:
+   * SPEC 3.6 lets either replace the authenticator); answers the page's error when it is refused.
+   */
+  private async verifyCode(
+    userId: string,
+    code: string,
+    options: { readonly recovery?: boolean } = {}
+  ): Promise<{ status: number; message: string } | undefined> {
+    const operations = await this.tenant.operations()
+    if (options.recovery === true && looksLikeRecoveryCode(code)) {
+      try {
+        await operations.verifyRecoveryCode(userId, code)
+        return undefined
+      } catch (error) {
+        const tag = errorTag(error)
+        if (tag === "Unauthorized") return { status: 401, message: "That recovery code is wrong or was already used." }
+        if (tag === "TooManyRequests") return { status: 429, message: "Too many wrong codes. Wait a few minutes before trying again." }
+        throw error
+      }
+    }
     try {
-      await (await this.tenant.operations()).verifyTotp(userId, code.trim())
+      await operations.verifyTotp(userId, code.trim())
     } catch (error) {
       const failure = codeError(error, this.recent.justUsed(userId))
       if (failure === undefined) throw error
@@ -152,6 +175,14 @@ export class WebController {
     return stylesheet
   }
 
+  @Get("web/app.js")
+  @Header("Content-Type", "text/javascript; charset=utf-8")
+  @Header("Cache-Control", "public, max-age=3600")
+  @Header("X-Content-Type-Options", "nosniff")
+  script(): string {
+    return appScript
+  }
+
   @Get()
   home(@Req() request: WebRequest, @Res() reply: WebReply): void {
     const { session, csrf, setCookie } = formTokenOf(this.sessions, this.forms, request)
@@ -159,34 +190,44 @@ export class WebController {
     sendPage(reply, 200, signInPage(this.tenantName, csrf), setCookie)
   }
 
-  @Post("signin")
-  async signIn(@Req() request: WebRequest, @Body() body: unknown, @Res() reply: WebReply): Promise<void> {
+  /**
+   * The checks of both sign-in forms, before anything is created or sent: the CSRF token, the
+   * address, the throttle (the same for every address). Answers the address, or undefined when
+   * a page was sent.
+   */
+  private async acceptSignIn(request: WebRequest, body: unknown, reply: WebReply): Promise<string | undefined> {
     const checked = checkedForm(this.sessions, this.forms, request, body, reply, this.tenantName)
-    if (checked === false) return
+    if (checked === false) return undefined
     const { csrf } = formTokenOf(this.sessions, this.forms, request)
     const typed = field(body, "email") ?? ""
     const email = normaliseEmail(typed)
     if (email === undefined) {
-      return sendPage(
-        reply,
-        400,
-        signInPage(this.tenantName, csrf, { error: "Enter a valid e-mail address.", email: typed.slice(0, 254) })
-      )
+      sendPage(reply, 400, signInPage(this.tenantName, csrf, { error: "Enter a valid e-mail address.", email: typed.slice(0, 254) }))
+      return undefined
     }
     // Before anything is created or sent, and the same for every address.
     const allowed = this.throttle.take(clientAddress(request))
     if (!allowed.ok) {
       writeLog("info", "sign-in requests throttled", { retryAfterSeconds: allowed.retryAfterSeconds })
       reply.header("Retry-After", String(allowed.retryAfterSeconds))
-      return sendPage(reply, 429, tooManySignInsPage(this.tenantName, allowed.retryAfterSeconds))
+      sendPage(reply, 429, tooManySignInsPage(this.tenantName, allowed.retryAfterSeconds))
+      return undefined
     }
-    const tenant = await this.tenant.operations()
     // A sample application creates the user at the first sign-in; userId = the address.
     try {
-      await tenant.createUser({ userId: email, email })
+      await (await this.tenant.operations()).createUser({ userId: email, email })
     } catch (error) {
       if (errorTag(error) !== "Conflict") throw error
     }
+    return email
+  }
+
+  @Post("signin")
+  async signIn(@Req() request: WebRequest, @Body() body: unknown, @Res() reply: WebReply): Promise<void> {
+    const email = await this.acceptSignIn(request, body, reply)
+    if (email === undefined) return
+    const { csrf } = formTokenOf(this.sessions, this.forms, request)
+    const tenant = await this.tenant.operations()
     try {
       await tenant.sendMagicLink(email)
     } catch (error) {
@@ -195,7 +236,36 @@ export class WebController {
       if (tag !== "TooManyRequests" && tag !== "NotFound" && tag !== "Conflict" && tag !== "InvalidPayload") throw error
       writeLog("info", "sign-in link not sent", { reason: tag })
     }
-    sendPage(reply, 200, checkMailPage(this.tenantName, email, this.config.devMailbox.served))
+    sendPage(reply, 200, checkMailPage(this.tenantName, email, this.config.devMailbox.served, csrf))
+  }
+
+  /**
+   * A sign-in on this device that the mail confirms on another (SPEC 5.3): the handoff is
+   * started, kept in a cookie, and this browser waits at `/signin/wait`.
+   */
+  @Post("signin/handoff")
+  async signInWithHandoff(@Req() request: WebRequest, @Body() body: unknown, @Res() reply: WebReply): Promise<void> {
+    const email = await this.acceptSignIn(request, body, reply)
+    if (email === undefined) return
+    try {
+      const { expiresAt, handoffId, matchNumber } = await (await this.tenant.operations()).startHandoff(email)
+      const maxAge = (Date.parse(expiresAt) - Date.now()) / 1000
+      redirect(reply, "/signin/wait", this.handoffs.cookie({ handoffId, matchNumber, email }, maxAge))
+    } catch (error) {
+      const tag = errorTag(error)
+      if (tag !== "TooManyRequests" && tag !== "NotFound" && tag !== "InvalidPayload") throw error
+      writeLog("info", "handoff not started", { reason: tag })
+      // No number can be shown without a handoff; the page says so without naming the address.
+      sendPage(
+        reply,
+        tag === "TooManyRequests" ? 429 : 400,
+        linkFailedPage(
+          this.tenantName,
+          "No sign-in could be started",
+          "Too many sign-in mails were asked for this address recently. Use the link or code of the last mail, or try again in a few minutes."
+        )
+      )
+    }
   }
 
   @Get("signin/code")
@@ -226,7 +296,8 @@ export class WebController {
     const message = session.notice
     session.notice = undefined
     const totp = await this.tenant.hasTotp(session.userId)
-    sendPage(reply, 200, accountPage(this.tenantName, session.csrf, session.userId, totp, { notice: message }))
+    const recovery = totp ? await (await this.tenant.operations()).recoveryCodesStatus(session.userId) : undefined
+    sendPage(reply, 200, accountPage(this.tenantName, session.csrf, session.userId, totp, { notice: message }, recovery))
   }
 
   /** Starts an enrolment; with an authenticator on, only through `/account/totp/change` (a current code). */
@@ -261,13 +332,24 @@ export class WebController {
     const userId = session.userId
     if (userId === undefined) return redirect(reply, "/")
     const action = field(body, "action")
-    if (action !== "replace" && action !== "disable") return redirect(reply, "/account")
+    if (action !== "replace" && action !== "disable" && action !== "recovery-codes") return redirect(reply, "/account")
     if (!(await this.tenant.hasTotp(userId))) return redirect(reply, "/account")
-    const failure = await this.verifyCode(userId, field(body, "code") ?? "")
+    const typed = field(body, "code") ?? ""
+    // New recovery codes need the authenticator itself: a recovery code must not make more of them.
+    const failure =
+      action === "recovery-codes" && looksLikeRecoveryCode(typed)
+        ? { status: 401, message: "Enter a code from your authenticator (not a recovery code) to make new recovery codes." }
+        : await this.verifyCode(userId, typed, { recovery: action !== "recovery-codes" })
     if (failure !== undefined) {
-      return sendPage(reply, failure.status, accountPage(this.tenantName, session.csrf, userId, true, { error: failure.message }))
+      const recovery = await (await this.tenant.operations()).recoveryCodesStatus(userId)
+      return sendPage(reply, failure.status, accountPage(this.tenantName, session.csrf, userId, true, { error: failure.message }, recovery))
     }
     if (action === "replace") return this.startEnrolment(session, userId, reply)
+    if (action === "recovery-codes") {
+      const { codes, createdAt } = await (await this.tenant.operations()).generateRecoveryCodes(userId)
+      session.recoveryCodes = { codes, createdAt }
+      return redirect(reply, "/account/recovery-codes")
+    }
     await (await this.tenant.operations()).disableTotp(userId)
     session.totpSetup = undefined
     session.notice = "Authenticator turned off."

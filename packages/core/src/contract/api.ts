@@ -7,11 +7,13 @@
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { AuthGroup } from "./auth.js"
+import { CrossDeviceGroup } from "./crossDevice.js"
 import { ImagesGroup } from "./images.js"
 import { transformOpenApi } from "./openapi-transform.js"
 import { TenantsGroup } from "./tenants.js"
 import { TokensGroup } from "./tokens.js"
 import { UsersGroup } from "./users.js"
+import { RecoveryGroup } from "./recovery.js"
 import { InvalidPayloadWire } from "./wire-errors.js"
 
 /**
@@ -19,8 +21,9 @@ import { InvalidPayloadWire } from "./wire-errors.js"
  *
  * `HttpApi.make` also declares its own `HttpApiDecodeError` at 400, raised when parameters or body
  * do not decode: the server must answer it as `InvalidPayload` (an API-level middleware), and the
- * OpenAPI document leaves it out. Groups `users`, `auth`, `tenants` and `tokens` need the bearer
- * token ({@link Authentication}: 403) and may answer 503 `Unavailable`; `images` needs none.
+ * OpenAPI document leaves it out. Groups `users`, `auth`, `tenants`, `tokens` and, beyond v1,
+ * `recovery` and `crossDevice` need the bearer token ({@link Authentication}: 403) and may answer
+ * 503 `Unavailable`; `images` needs none.
  * @since 0.0.0
  */
 export class LagrelloApi extends HttpApi.make("lagrello")
@@ -29,6 +32,8 @@ export class LagrelloApi extends HttpApi.make("lagrello")
   .add(TenantsGroup)
   .add(TokensGroup)
   .add(ImagesGroup)
+  .add(RecoveryGroup)
+  .add(CrossDeviceGroup)
   .addError(InvalidPayloadWire)
   .annotateContext(OpenApi.annotations({
     title: "Lagrello API",

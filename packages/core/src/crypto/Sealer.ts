@@ -9,7 +9,7 @@
  *
  * @since 0.0.0
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from "node:crypto"
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes } from "node:crypto"
 import type { KeyObject } from "node:crypto"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -65,7 +65,28 @@ export interface SealerService {
   readonly open: (sealed: string, associatedData: string) => Effect.Effect<string, SealError>
   /** Whether `sealed` names a key other than the active one, so the caller should re-seal it after opening. */
   readonly needsResealing: (sealed: string) => boolean
+  /**
+   * HMAC-SHA-256 of `data` (unpadded base64url) under a key derived with HKDF-SHA-256 from the
+   * keyring's key `keyId` (default: the active one), for codes too short to store as a plain hash
+   * (recovery codes, e-mail codes): without the encryption key, a copy of the database cannot
+   * test guesses. The answer names the key id, which the caller keeps beside the hash so that it
+   * can be checked again after a rotation, for as long as that key stays in the keyring. Fails
+   * with `UnknownKey` when the keyring has no key `keyId`.
+   */
+  readonly keyedHash: (data: string, keyId?: string) => Effect.Effect<KeyedHash, SealError>
 }
+
+/**
+ * A keyed hash and the id of the keyring key it was derived from.
+ * @since 0.0.0
+ */
+export interface KeyedHash {
+  readonly keyId: string
+  readonly hash: string
+}
+
+/** HKDF's `info` for the keys of {@link SealerService.keyedHash}: no key of anything else. */
+const KEYED_HASH_INFO = "lagrello/keyed-hash/v1"
 
 const VERSION = "v1"
 const ALGORITHM = "aes-256-gcm"
@@ -195,6 +216,13 @@ export const makeSealer = (keyring: Keyring): Effect.Effect<SealerService, Keyri
       Object.entries(keys).map(([id, key]) => [id, createSecretKey(Buffer.from(key))])
     )
     const activeKey = keyObjects.get(activeKeyId)!
+    // Derived once per key; the AES keys themselves never key an HMAC.
+    const hashKeys = new Map<string, KeyObject>(
+      Object.entries(keys).map(([id, key]) => [
+        id,
+        createSecretKey(Buffer.from(hkdfSync("sha256", Buffer.from(key), Buffer.alloc(0), KEYED_HASH_INFO, KEY_BYTES)))
+      ])
+    )
     const bad = (reason: SealFailure, message: string) => Effect.fail(new SealError({ reason, message }))
 
     const seal = (plaintext: string, associatedData: string): Effect.Effect<string> =>
@@ -244,7 +272,13 @@ export const makeSealer = (keyring: Keyring): Effect.Effect<SealerService, Keyri
       return keyId !== undefined && keyId !== activeKeyId
     }
 
-    return { activeKeyId, seal, open, needsResealing }
+    const keyedHash = (data: string, keyId: string = activeKeyId): Effect.Effect<KeyedHash, SealError> => {
+      const key = typeof keyId === "string" && KEY_ID.test(keyId) ? hashKeys.get(keyId) : undefined
+      if (key === undefined) return bad("UnknownKey", "The keyed hash names a key that is not in the keyring")
+      return Effect.sync(() => ({ keyId, hash: createHmac("sha256", key).update(data, "utf8").digest("base64url") }))
+    }
+
+    return { activeKeyId, seal, open, needsResealing, keyedHash }
   })
 
 /**

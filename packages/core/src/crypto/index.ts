@@ -22,6 +22,7 @@ export { encodedKeyUriParts, totpKeyUri, type TotpKeyUriParts } from "./keyUri.j
 export { constantTimeEqual, encodeToken, hashToken, isWellFormedToken } from "./tokens.js"
 export {
   type Keyring,
+  type KeyedHash,
   KeyringError,
   makeSealer,
   parseKeyring,
@@ -34,3 +35,13 @@ export {
   validateKeyring
 } from "./Sealer.js"
 export { type KeyUriPartNames, QrError, qrPng, qrPngDataUri, totpQrPng, totpQrPngDataUri } from "./qr.js"
+export {
+  formatRecoveryCode,
+  isRecoveryCode,
+  normalizeCode,
+  RECOVERY_ALPHABET,
+  RECOVERY_CODE_LENGTH,
+  randomDigits,
+  randomMatchNumbers,
+  randomRecoveryCode
+} from "./codes.js"

@@ -40,6 +40,15 @@ export interface PolicySettings {
    * confirmed secret keeps working throughout). Default 15 minutes.
    */
   readonly totpEnrolmentLifetime: Duration.Duration
+  /** Recovery codes in a set (SPEC 5.1). Default 10, at most 100. */
+  readonly recoveryCodeCount: number
+  /**
+   * Digits of the code every sign-in mail carries beside its link (SPEC 5.2). Default 6, between
+   * 4 and 10; 0 turns the code off (mails carry only the link).
+   */
+  readonly emailCodeLength: number
+  /** Wrong codes that end a mail's challenge (its code and its link). Default 5. */
+  readonly emailCodeFailureLimit: number
 }
 
 /** @since 0.0.0 */
@@ -51,7 +60,10 @@ export const defaultPolicies: PolicySettings = {
   totpBackoff: Duration.minutes(15),
   totpBackoffMax: Duration.hours(24),
   totpEscalationWindow: Duration.hours(24),
-  totpEnrolmentLifetime: Duration.minutes(15)
+  totpEnrolmentLifetime: Duration.minutes(15),
+  recoveryCodeCount: 10,
+  emailCodeLength: 6,
+  emailCodeFailureLimit: 5
 }
 
 /**
@@ -69,6 +81,8 @@ const longest = Duration.days(36_525)
 export const validatePolicies = (settings: PolicySettings): Effect.Effect<PolicySettings, InvalidPolicy> => {
   const positiveInteger = (name: string, n: number) =>
     Number.isSafeInteger(n) && n >= 1 ? undefined : `${name} must be a whole number of at least 1 (got ${n})`
+  const integerBetween = (name: string, n: number, min: number, max: number, or = "") =>
+    Number.isSafeInteger(n) && n >= min && n <= max ? undefined : `${name} must be a whole number between ${min} and ${max}${or} (got ${n})`
   // At most 100 years: the times derived from them (a time plus a duration, a doubled lock-out)
   // stay exact integers of milliseconds in every store.
   const positiveDuration = (name: string, d: Duration.Duration) =>
@@ -83,7 +97,10 @@ export const validatePolicies = (settings: PolicySettings): Effect.Effect<Policy
     positiveDuration("totpBackoff", settings.totpBackoff) ??
     positiveDuration("totpBackoffMax", settings.totpBackoffMax) ??
     positiveDuration("totpEscalationWindow", settings.totpEscalationWindow) ??
-    positiveDuration("totpEnrolmentLifetime", settings.totpEnrolmentLifetime)
+    positiveDuration("totpEnrolmentLifetime", settings.totpEnrolmentLifetime) ??
+    integerBetween("recoveryCodeCount", settings.recoveryCodeCount, 1, 100) ??
+    (settings.emailCodeLength === 0 ? undefined : integerBetween("emailCodeLength", settings.emailCodeLength, 4, 10, " (or 0 to turn the code off)")) ??
+    positiveInteger("emailCodeFailureLimit", settings.emailCodeFailureLimit)
   return problem ? Effect.fail(new InvalidPolicy({ message: `Lagrello policies: ${problem}` })) : Effect.succeed(settings)
 }
 

@@ -11,8 +11,10 @@ import type { Sealer } from "../crypto/Sealer.js"
 import type { SecureRandom } from "../crypto/SecureRandom.js"
 import type { Storage } from "../storage/Storage.js"
 import { auth } from "./auth.js"
+import { crossDevice } from "./crossDevice.js"
 import type { HandlerTable } from "./Handler.js"
 import { images } from "./images.js"
+import { recovery } from "./recovery.js"
 import { tenants } from "./tenants.js"
 import { tokens } from "./tokens.js"
 import { users } from "./users.js"
@@ -35,4 +37,4 @@ export type LagrelloHandlers = HandlerTable<typeof LagrelloApi, HandlerServices>
  * The handlers of `LagrelloApi`, by group and endpoint.
  * @since 0.0.0
  */
-export const handlers: LagrelloHandlers = { users, auth, tenants, tokens, images }
+export const handlers: LagrelloHandlers = { users, auth, tenants, tokens, images, recovery, crossDevice }

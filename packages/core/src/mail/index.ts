@@ -6,7 +6,7 @@
  */
 export { devMailboxAnnotation, layerDevMailbox, type MailboxEntry, readMailbox } from "./DevMailbox.js"
 export { MailDeliveryError, MailTransport, type MailTransportService } from "./MailTransport.js"
-export { MailMessage, magicLinkMessage, messageLinks } from "./Message.js"
+export { MailMessage, magicLinkMessage, messageCode, messageLinks } from "./Message.js"
 export { openOutboxMessage, sealOutboxMessage, UnreadableMessage } from "./OutboxMessage.js"
 export {
   backoffDelay,

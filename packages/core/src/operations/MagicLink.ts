@@ -8,12 +8,16 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type { Unavailable } from "../domain/errors.js"
 import { InvalidPayload, NotFound, retryAfterSeconds, TooManyRequests, Unauthorized } from "../domain/errors.js"
 import { Policies } from "../domain/policies.js"
 import { encodeToken, hashToken, isWellFormedToken } from "../crypto/tokens.js"
 import { magicLinkMessage } from "../mail/Message.js"
 import { sealOutboxMessage } from "../mail/OutboxMessage.js"
+import { randomDigits } from "../crypto/codes.js"
+import { Sealer } from "../crypto/Sealer.js"
 import { SecureRandom } from "../crypto/SecureRandom.js"
+import type { NewHandoff } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import * as Tenants from "./Tenants.js"
 import * as Users from "./Users.js"
@@ -21,14 +25,32 @@ import * as Users from "./Users.js"
 const invalidLink = new Unauthorized({ message: "The magic link is not valid: it is unknown, expired or already used" })
 
 /**
- * Sends a sign-in link to the user's e-mail address. The link and its message are written in one
- * transaction (the outbox worker delivers it); earlier unused links of the user are revoked, and
- * their messages not yet on their way are `superseded` (never sent). The user's messages are
- * delivered in the order they were written, so the last mail the user receives holds the live
- * link. Throttled per user: past the limit nothing is sent and the earlier link stays valid.
+ * What a sign-in mail was written with: the link's hash and when it expires.
  * @since 0.0.0
  */
-export const send = (tenantId: string, userId: string) =>
+export interface IssuedChallenge {
+  readonly tokenHash: string
+  readonly expiresAt: number
+}
+
+/**
+ * The associated data of the keyed hash of a mail's code: bound to its challenge (the link's
+ * hash), so that no two challenges share the hashes of their codes.
+ * @since 0.0.0
+ */
+export const emailCodeData = (tokenHash: string, code: string) => `email-code\u0000${tokenHash}\u0000${code}`
+
+/**
+ * Writes a sign-in challenge and its mail: a link and, when codes are on, a code (SPEC 5.2; one
+ * challenge: using either uses both up). `handoff` makes the link a handoff's (SPEC 5.3). See
+ * {@link send} for the rules.
+ * @since 0.0.0
+ */
+export const issueChallenge = (
+  tenantId: string,
+  userId: string,
+  handoff?: NewHandoff | undefined
+): Effect.Effect<IssuedChallenge, InvalidPayload | NotFound | TooManyRequests | Unavailable, Storage | Policies | SecureRandom | Sealer> =>
   Effect.gen(function* () {
     const user = yield* Users.find(tenantId, userId)
     if (user.email === undefined) {
@@ -41,27 +63,35 @@ export const send = (tenantId: string, userId: string) =>
     const policies = yield* Policies
     const random = yield* SecureRandom
     const storage = yield* Storage
+    const sealer = yield* Sealer
 
     const token = encodeToken(yield* random.bytes(32))
+    const tokenHash = hashToken(token)
     const now = yield* Clock.currentTimeMillis
     const lifetime = Duration.toMillis(policies.magicLinkLifetime)
     const messageId = yield* random.uuid()
+    const code = policies.emailCodeLength === 0 ? undefined : yield* randomDigits(policies.emailCodeLength)
     const message = magicLinkMessage({
       to: user.email,
       link: tenant.callbackUrl.replaceAll("{}", token),
       tenantName: tenant.name,
-      lifetimeMinutes: Math.max(1, Math.round(lifetime / 60_000))
+      lifetimeMinutes: Math.max(1, Math.round(lifetime / 60_000)),
+      code,
+      handoff: handoff !== undefined
     })
     const result = yield* storage.issueMagicLink({
       tenantId,
       userId,
       email: user.email,
-      tokenHash: hashToken(token),
+      tokenHash,
       now,
       expiresAt: now + lifetime,
       limit: policies.sendLimit,
       windowMillis: Duration.toMillis(policies.sendWindow),
-      message: { id: messageId, sealed: yield* sealOutboxMessage(message, messageId) }
+      message: { id: messageId, sealed: yield* sealOutboxMessage(message, messageId) },
+      // The active key always exists: this cannot fail.
+      code: code === undefined ? undefined : yield* Effect.orDie(sealer.keyedHash(emailCodeData(tokenHash, code))),
+      handoff
     })
     if (result._tag === "UserChanged") {
       // Deleted or re-addressed while this send was being prepared: the caller may send again.
@@ -73,7 +103,19 @@ export const send = (tenantId: string, userId: string) =>
         retryAfterSeconds: retryAfterSeconds(result.retryAt, now)
       })
     }
-  })
+    return { tokenHash, expiresAt: now + lifetime }
+  }).pipe(Effect.withSpan("Lagrello.MagicLink.issueChallenge", { attributes: { "lagrello.tenant_id": tenantId } }))
+
+/**
+ * Sends a sign-in link to the user's e-mail address. The link and its message are written in one
+ * transaction (the outbox worker delivers it); earlier unused links of the user are revoked, and
+ * their messages not yet on their way are `superseded` (never sent). The user's messages are
+ * delivered in the order they were written, so the last mail the user receives holds the live
+ * link. Throttled per user: past the limit nothing is sent and the earlier link stays valid. The
+ * mail also carries a code (see {@link issueChallenge}).
+ * @since 0.0.0
+ */
+export const send = (tenantId: string, userId: string) => Effect.asVoid(issueChallenge(tenantId, userId))
 
 /**
  * Exchanges a magic-link token for its user, consuming it: of any number of concurrent calls with
@@ -88,6 +130,12 @@ export const verify = (tenantId: string, token: string) =>
     switch (result._tag) {
       case "Invalid":
         return yield* invalidLink
+      case "Handoff":
+        return yield* new Unauthorized({
+          message:
+            "This link confirms a sign-in started on another device, and signs in that device, not this one: " +
+            "show its numbers (POST /v1/handoffs/choices) and approve it with the one picked (POST /v1/handoffs/approve)"
+        })
       case "UserDeleted":
         return yield* new NotFound({ message: "The user this link was sent to has been deleted" })
       case "Consumed": {

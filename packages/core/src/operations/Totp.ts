@@ -26,8 +26,12 @@ const secretContext = (tenantId: string, userId: string) => `totp/${tenantId}/${
 const wrongCode = new Unauthorized({ message: "The code is wrong, expired or already used" })
 const notEnabled = new Unauthorized({ message: "TOTP is not enabled for this user" })
 
-/** The policies in whole milliseconds, as storage applies them. */
-const attemptPolicy = (policies: PolicySettings): TotpAttemptPolicy => {
+/**
+ * The policies in whole milliseconds, as storage applies them (recovery codes count in the same
+ * attempts).
+ * @since 0.0.0
+ */
+export const attemptPolicy = (policies: PolicySettings): TotpAttemptPolicy => {
   const millis = (d: Duration.Duration) => Math.ceil(Duration.toMillis(d))
   const backoffMillis = millis(policies.totpBackoff)
   return {

@@ -10,6 +10,7 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Context from "effect/Context"
 import type { Unavailable } from "../domain/errors.js"
 import type { Permission } from "../domain/permissions.js"
@@ -131,6 +132,10 @@ export interface IssueMagicLink {
    * messages are handed to workers one at a time, in the order they were written.
    */
   readonly message: { readonly id: string; readonly sealed: string }
+  /** The keyed hash of the code the message carries beside the link (none when codes are off). */
+  readonly code?: EmailCodeHash | undefined
+  /** Makes the link a handoff's (SPEC 5.3): it approves a sign-in waiting on another device. */
+  readonly handoff?: NewHandoff | undefined
 }
 
 /** @since 0.0.0 */
@@ -148,6 +153,8 @@ export type ConsumeResult =
   | { readonly _tag: "UserDeleted" }
   /** Unknown, expired, revoked or already used. */
   | { readonly _tag: "Invalid" }
+  /** A live handoff link: it approves the sign-in of another device and is not consumed here. */
+  | { readonly _tag: "Handoff" }
 
 /** @since 0.0.0 */
 export interface AcceptTotpStep {
@@ -297,7 +304,135 @@ export interface StorageService {
    * pending TOTP secrets written before `enrolmentsBefore` (when given). Answers the rows removed.
    */
   readonly purge: (before: number, enrolmentsBefore?: number) => Effect.Effect<number, Unavailable>
+
+  // -------------------------------------------------------------------------------------------
+  // Recovery codes, e-mail codes and the sign-in handoff (SPEC 5). Codes are kept only as keyed
+  // hashes, handoff ids only as SHA-256.
+
+  /**
+   * Replaces the user's recovery codes with a new set at once (the old ones stop working in the
+   * same transaction), only while the user has a confirmed TOTP secret.
+   */
+  readonly replaceRecoveryCodes: (
+    tenantId: string,
+    userId: string,
+    set: RecoveryCodeSet
+  ) => Effect.Effect<"Replaced" | "NoTotp" | "NoUser", Unavailable>
+  /** The user's set: its key id, codes left unused, and when it was made (none without a set). */
+  readonly getRecoveryCodes: (
+    tenantId: string,
+    userId: string
+  ) => Effect.Effect<Option.Option<RecoveryCodeSummary>, Unavailable>
+  /**
+   * Uses an unused code of the user's set, atomically (of concurrent uses of one code, exactly
+   * one answers true), and resets the TOTP failure count and lock-out escalation, as a right TOTP
+   * code does, in the same transaction.
+   */
+  readonly useRecoveryCode: (
+    tenantId: string,
+    userId: string,
+    codeHash: string,
+    now: number
+  ) => Effect.Effect<boolean, Unavailable>
+
+  /** The user's live sign-in challenge that has a code: its link's hash and the code's key id. */
+  readonly findEmailCode: (
+    tenantId: string,
+    userId: string,
+    now: number
+  ) => Effect.Effect<Option.Option<{ readonly tokenHash: string; readonly keyId: string }>, Unavailable>
+  /**
+   * One attempt at the code of a live challenge, in one atomic step: a right code consumes the
+   * challenge (its link too); a wrong one is counted, and the one that reaches `limit` ends the
+   * challenge (the link is revoked). Of concurrent attempts, at most `limit` wrong ones count.
+   */
+  readonly tryEmailCode: (attempt: EmailCodeTry) => Effect.Effect<EmailCodeAttempt, Unavailable>
+
+  /** The numbers to offer for a live, undecided handoff link (none otherwise). */
+  readonly getHandoffChoices: (
+    tenantId: string,
+    tokenHash: string,
+    now: number
+  ) => Effect.Effect<Option.Option<ReadonlyArray<number>>, Unavailable>
+  /**
+   * Decides a live, undecided handoff by its link, atomically: the right number approves it (the
+   * link is consumed), a wrong one denies it (the link is revoked). `Invalid` for anything else.
+   */
+  readonly decideHandoff: (
+    tenantId: string,
+    tokenHash: string,
+    matchNumber: number,
+    now: number
+  ) => Effect.Effect<"Approved" | "Denied" | "Invalid", Unavailable>
+  /**
+   * A handoff's state at `now`; an approved one is handed over by this call, to exactly one
+   * caller (later ones read `Expired`).
+   */
+  readonly readHandoff: (tenantId: string, idHash: string, now: number) => Effect.Effect<HandoffRead, Unavailable>
+  /**
+   * Watches a handoff for the scope: the effect answered completes at the next sign that it may
+   * have changed (a decision in this process at once, any change on other replicas within the
+   * adapter's poll interval). Holds no database connection while it waits.
+   */
+  readonly watchHandoff: (idHash: string) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
 }
+
+/** The keyed hash of a sign-in mail's code and the key it was derived from. @since 0.0.0 */
+export interface EmailCodeHash {
+  readonly hash: string
+  readonly keyId: string
+}
+
+/** A handoff written with its link. @since 0.0.0 */
+export interface NewHandoff {
+  /** SHA-256 of the handoff id. */
+  readonly idHash: string
+  readonly matchNumber: number
+  /** The three numbers offered, the match among them, in the order to show them. */
+  readonly choices: ReadonlyArray<number>
+}
+
+/** A new set of recovery codes: the keyed hash of each, and the key they were derived from. @since 0.0.0 */
+export interface RecoveryCodeSet {
+  readonly keyId: string
+  readonly hashes: ReadonlyArray<string>
+  readonly createdAt: number
+}
+
+/** @since 0.0.0 */
+export interface RecoveryCodeSummary {
+  readonly keyId: string
+  readonly remaining: number
+  readonly createdAt: number
+}
+
+/** @since 0.0.0 */
+export interface EmailCodeTry {
+  readonly tenantId: string
+  /** The challenge, as `findEmailCode` answered it. */
+  readonly tokenHash: string
+  readonly codeHash: string
+  readonly now: number
+  /** Wrong codes that end the challenge. */
+  readonly limit: number
+}
+
+/** @since 0.0.0 */
+export type EmailCodeAttempt =
+  | { readonly _tag: "Consumed"; readonly userId: string }
+  /** Counted; `ended` when it was the last wrong code the challenge allowed. */
+  | { readonly _tag: "Wrong"; readonly ended: boolean }
+  /** The challenge is no longer live (used, expired, revoked or ended). */
+  | { readonly _tag: "Invalid" }
+
+/** @since 0.0.0 */
+export type HandoffRead =
+  | { readonly _tag: "Missing" }
+  | { readonly _tag: "Pending"; readonly expiresAt: number }
+  /** Approved, and handed over to this reader. */
+  | { readonly _tag: "Approved"; readonly user: UserRecord }
+  | { readonly _tag: "Denied" }
+  | { readonly _tag: "Expired" }
 
 /** A sealed TOTP secret with the row it is bound to. @since 0.0.0 */
 export interface SealedTotpSecret {

@@ -1,4 +1,6 @@
 import { layerMemory } from "../../src/storage/memory/index.js"
+import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
 behaviourSuite("memory", () => layerMemory)
+recoverySuite("memory", () => layerMemory)

@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { makePgStorage } from "../../src/storage/pg/index.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { describePostgres } from "../support/postgres.js"
+import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
 // One database for this file; every test starts from empty tables (migrated once, truncated at
@@ -14,4 +15,5 @@ describePostgres("PostgreSQL storage", (db) => {
     ) satisfies Layer.Layer<Storage, unknown>
 
   behaviourSuite("PostgreSQL", fresh)
+  recoverySuite("PostgreSQL", fresh)
 })

@@ -7,6 +7,9 @@ describe("Policies", () => {
     Effect.gen(function* () {
       const defaults = yield* Effect.provide(Policies, layerPolicies())
       expect(defaults.sendLimit).toBe(5)
+      expect([defaults.recoveryCodeCount, defaults.emailCodeLength, defaults.emailCodeFailureLimit]).toEqual([10, 6, 5])
+      // 0 turns the e-mail code off.
+      expect((yield* Effect.provide(Policies, layerPolicies({ emailCodeLength: 0 }))).emailCodeLength).toBe(0)
       expect([defaults.totpBackoff, defaults.totpBackoffMax, defaults.totpEscalationWindow, defaults.totpEnrolmentLifetime].map(Duration.toMinutes)).toEqual([15, 1440, 1440, 15])
       for (const [bad, name] of [
         [{ sendLimit: 0 }, "sendLimit"],
@@ -15,7 +18,12 @@ describe("Policies", () => {
         [{ totpBackoff: Duration.infinity }, "totpBackoff"],
         [{ totpBackoffMax: Duration.infinity }, "totpBackoffMax"],
         [{ totpEscalationWindow: Duration.days(36_526) }, "totpEscalationWindow"],
-        [{ totpEnrolmentLifetime: Duration.zero }, "totpEnrolmentLifetime"]
+        [{ totpEnrolmentLifetime: Duration.zero }, "totpEnrolmentLifetime"],
+        [{ recoveryCodeCount: 0 }, "recoveryCodeCount"],
+        [{ recoveryCodeCount: 101 }, "recoveryCodeCount"],
+        [{ emailCodeLength: 3 }, "emailCodeLength"],
+        [{ emailCodeLength: 11 }, "emailCodeLength"],
+        [{ emailCodeFailureLimit: 0 }, "emailCodeFailureLimit"]
       ] as const) {
         const exit = yield* Effect.exit(Effect.provide(Policies, layerPolicies(bad)))
         expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain(name)

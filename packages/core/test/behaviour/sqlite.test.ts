@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { layerSqlite } from "../../src/storage/sqlite/index.js"
 import { Storage } from "../../src/storage/Storage.js"
+import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
 // A fresh database file per test, removed afterwards.
@@ -19,3 +20,4 @@ const freshFile = () =>
   ) satisfies Layer.Layer<Storage, unknown>
 
 behaviourSuite("SQLite", freshFile)
+recoverySuite("SQLite", freshFile)

@@ -72,7 +72,16 @@ const OtherHandlers = Layer.mergeAll(
   HttpApiBuilder.group(TestApi, "tokens", (handlers) =>
     handlers.handle("list", () => notHere).handle("create", () => notHere).handle("delete", () => notHere)),
   HttpApiBuilder.group(TestApi, "images", (handlers) =>
-    handlers.handle("totp", () => Effect.succeed(new Uint8Array([0x89, 0x50, 0x4e, 0x47]))))
+    handlers.handle("totp", () => Effect.succeed(new Uint8Array([0x89, 0x50, 0x4e, 0x47])))),
+  HttpApiBuilder.group(TestApi, "recovery", (handlers) =>
+    handlers.handle("generate", () => notHere).handle("status", () => notHere).handle("verify", () => notHere)),
+  HttpApiBuilder.group(TestApi, "crossDevice", (handlers) =>
+    handlers
+      .handle("verifyEmailCode", () => notHere)
+      .handle("startHandoff", () => notHere)
+      .handle("getHandoff", () => notHere)
+      .handle("handoffChoices", () => notHere)
+      .handle("approveHandoff", () => notHere))
 )
 
 const { dispose, handler } = HttpApiBuilder.toWebHandler(

@@ -93,7 +93,41 @@ const componentsOutOfScope: Record<string, string> = {
  * Components only our document has: the domain's named string schemas, referenced from the
  * models' properties (and path parameters) instead of inlined.
  */
-const componentsAdded = ["UserId", "Email", "TenantName", "TokenName", "CallbackUrl"]
+const componentsAdded = [
+  "UserId",
+  "Email",
+  "TenantName",
+  "TokenName",
+  "CallbackUrl",
+  // The bodies and answers of the operations beyond v1.
+  "CodeRequest",
+  "RecoveryCodes",
+  "RecoveryCodesStatus",
+  "Handoff",
+  "HandoffStatus",
+  "HandoffLinkRequest",
+  "HandoffChoices",
+  "ApproveHandoffRequest"
+]
+
+/**
+ * The operations beyond v1 (SPEC 5), which the reference does not have: their operation ids and
+ * every status they answer. Each needs the bearer token (403) and may find the database down
+ * (503), and any parameter or body may be refused (400).
+ */
+const beyondV1: Record<string, { readonly operationId: string; readonly statuses: ReadonlyArray<string> }> = {
+  "POST /v1/users/{userId}/recovery-codes": { operationId: "users/recoveryCodes/generate", statuses: ["200", "400", "403", "404", "503"] },
+  "GET /v1/users/{userId}/recovery-codes": { operationId: "users/recoveryCodes/status", statuses: ["200", "400", "403", "404", "503"] },
+  "POST /v1/users/{userId}/recovery-codes/verify": {
+    operationId: "users/recoveryCodes/verify",
+    statuses: ["200", "400", "401", "403", "404", "429", "503"]
+  },
+  "POST /v1/users/{userId}/email/verify": { operationId: "users/email/verifyCode", statuses: ["200", "400", "401", "403", "404", "503"] },
+  "POST /v1/users/{userId}/email/handoff": { operationId: "users/email/handoff", statuses: ["201", "400", "403", "404", "429", "503"] },
+  "GET /v1/handoffs/{handoffId}": { operationId: "handoffs/get", statuses: ["200", "400", "403", "404", "503"] },
+  "POST /v1/handoffs/choices": { operationId: "handoffs/choices", statuses: ["200", "400", "401", "403", "503"] },
+  "POST /v1/handoffs/approve": { operationId: "handoffs/approve", statuses: ["204", "400", "401", "403", "503"] }
+}
 
 /**
  * Statuses our document lists that the reference lacks. Every operation can answer 400 when its
@@ -161,7 +195,7 @@ describe("OpenAPI document vs the reference", () => {
   })
 
   it("has exactly the in-scope paths and methods", () => {
-    expect([...ourOps.keys()].sort()).toEqual([...inScope].sort())
+    expect([...ourOps.keys()].sort()).toEqual([...inScope, ...Object.keys(beyondV1)].sort())
     expect(Object.keys(statusesAdded).sort()).toEqual([...inScope].sort())
   })
 
@@ -248,7 +282,13 @@ describe("OpenAPI document vs the reference", () => {
 
   it("429 answers document the Retry-After header", () => {
     const throttled = [...ourOps].filter(([, op]) => op.responses["429"] !== undefined).map(([key]) => key)
-    expect(throttled.sort()).toEqual(["GET /v1/images/totp", "GET /v1/users/{userId}/totp", "POST /v1/users/{userId}/email"])
+    expect(throttled.sort()).toEqual([
+      "GET /v1/images/totp",
+      "GET /v1/users/{userId}/totp",
+      "POST /v1/users/{userId}/email",
+      "POST /v1/users/{userId}/email/handoff",
+      "POST /v1/users/{userId}/recovery-codes/verify"
+    ])
     for (const key of throttled) {
       expect(Object.keys(ourOp(key).responses["429"]?.headers ?? {})).toEqual(["Retry-After"])
     }
@@ -258,5 +298,20 @@ describe("OpenAPI document vs the reference", () => {
     const responses = ourOp("POST /v1/users/{userId}/totp").responses
     expect(refName(responses["200"]?.content?.["application/json"]?.schema)).toBe("TotpEnableResponse")
     expect(responses["204"]?.content).toBeUndefined()
+  })
+
+  it.each(Object.keys(beyondV1))("beyond v1, %s: its operation id, statuses, bearer token, and the Error component for errors", (key) => {
+    const op = ourOp(key)
+    expect(op.operationId).toBe(beyondV1[key]!.operationId)
+    expect(Object.keys(op.responses).sort()).toEqual([...beyondV1[key]!.statuses].sort())
+    expect(op.security).toEqual([{ token: [] }])
+    for (const [status, response] of Object.entries(op.responses)) {
+      if (Number(status) >= 400) expect(refName(response.content?.["application/json"]?.schema), `${key} ${status}`).toBe("Error")
+    }
+  })
+
+  it("beyond v1, codes and link tokens travel in bodies: no query parameter but the long poll's wait", () => {
+    const queries = Object.keys(beyondV1).flatMap((key) => (ourOp(key).parameters ?? []).filter((p) => p.in === "query").map((p) => `${key} ${p.name}`))
+    expect(queries).toEqual(["GET /v1/handoffs/{handoffId} wait"])
   })
 })

@@ -205,6 +205,36 @@ describe("Sealer", () => {
   )
 })
 
+describe("keyed hashes", () => {
+  it.effect("HMAC-SHA-256 under a key derived (HKDF) from the keyring key, named by its id", () =>
+    Effect.gen(function* () {
+      const { createHmac, hkdfSync } = yield* Effect.promise(() => import("node:crypto"))
+      const sealer = sealerOf(ring2)
+      const active = yield* sealer.keyedHash("recovery\u0000alice\u0000ABCD")
+      expect(active.keyId).toBe("k2")
+      // Recomputed independently: HKDF-SHA-256(k2, no salt, the label) keys the HMAC.
+      const derived = Buffer.from(hkdfSync("sha256", k2, Buffer.alloc(0), "lagrello/keyed-hash/v1", 32))
+      expect(active.hash).toBe(createHmac("sha256", derived).update("recovery\u0000alice\u0000ABCD").digest("base64url"))
+      // Not the HMAC under the AES key itself, nor under another key of the ring.
+      expect(active.hash).not.toBe(createHmac("sha256", k2).update("recovery\u0000alice\u0000ABCD").digest("base64url"))
+      const older = yield* sealer.keyedHash("recovery\u0000alice\u0000ABCD", "k1")
+      expect(older.keyId).toBe("k1")
+      expect(older.hash).not.toBe(active.hash)
+      // After a rotation, the hash under the old key id is the same as before it.
+      expect((yield* sealerOf(ring1).keyedHash("recovery\u0000alice\u0000ABCD")).hash).toBe(older.hash)
+    })
+  )
+
+  it.effect("a key id the keyring does not hold fails as UnknownKey, naming no key material", () =>
+    Effect.gen(function* () {
+      for (const keyId of ["k3", "__proto__", "constructor", "", "x".repeat(40)]) {
+        const error = yield* Effect.flip(sealerOf(ring1).keyedHash("data", keyId))
+        expect(error.reason).toBe("UnknownKey")
+      }
+    })
+  )
+})
+
 describe("keyrings", () => {
   it.effect("Sealer.layer fails with a clear KeyringError for a key that is not 32 bytes", () =>
     Effect.gen(function* () {

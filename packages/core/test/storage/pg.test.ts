@@ -110,8 +110,11 @@ describePostgres("PostgreSQL shared by replicas", (db) => {
       const foreignKeys = yield* run(`SELECT conrelid::regclass::text AS "table", confdeltype AS on_delete FROM pg_constraint
         WHERE contype = 'f' AND confrelid = 'users'::regclass ORDER BY 1`)
       expect(foreignKeys).toEqual([
+        // Version 3's tables (recovery codes, handoffs) go with their user too.
+        { table: "handoffs", on_delete: "c" },
         { table: "magic_links", on_delete: "c" },
         { table: "outbox", on_delete: "c" },
+        { table: "recovery_codes", on_delete: "c" },
         { table: "user_totp", on_delete: "c" }
       ])
       // A replica still on version 1 writes messages without seq during a rolling upgrade.

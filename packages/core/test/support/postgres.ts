@@ -97,7 +97,9 @@ const storageTables = [
   "deleted_user_links",
   "user_totp",
   "outbox",
-  "keyring_check"
+  "keyring_check",
+  "recovery_codes",
+  "handoffs"
 ]
 
 const useTestDatabase = (): TestDatabase => {

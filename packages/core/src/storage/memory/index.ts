@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, lockoutMillis, maxLockoutLevel } from "../lockout.js"
 import type {
   AccessTokenRecord,
@@ -25,7 +26,31 @@ interface LinkRow {
   readonly createdAt: number
   readonly expiresAt: number
   consumedAt: number | undefined
-  revoked: "replaced" | "email-changed" | undefined
+  revoked: "replaced" | "email-changed" | "code-failures" | "handoff-denied" | undefined
+  /** The keyed hash of the mail's code, its key id, and the wrong codes counted (SPEC 5.2). */
+  readonly codeHash: string | undefined
+  readonly codeKeyId: string | undefined
+  codeFailures: number
+  /** A handoff's link (SPEC 5.3): it approves another device's sign-in. */
+  readonly handoff: boolean
+}
+
+interface HandoffRow {
+  readonly tenantId: string
+  readonly userId: string
+  readonly tokenHash: string
+  readonly matchNumber: number
+  readonly choices: ReadonlyArray<number>
+  readonly expiresAt: number
+  /** `claimed`: approved, and handed over to one reader. */
+  status: "pending" | "approved" | "denied" | "claimed"
+}
+
+interface RecoveryRow {
+  readonly keyId: string
+  readonly createdAt: number
+  /** Keyed hash -> when it was used. */
+  readonly codes: Map<string, number | undefined>
 }
 
 interface TotpRow {
@@ -62,6 +87,22 @@ export const makeMemoryStorage = (): StorageService => {
   const outbox = new Map<string, OutboxRow>()
   let outboxSeq = 0
   let keyCheck: string | undefined
+  const recoveryCodes = new Map<string, RecoveryRow>()
+  const handoffs = new Map<string, HandoffRow>()
+
+  const liveLink = (link: LinkRow | undefined, now: number): link is LinkRow =>
+    link !== undefined && link.consumedAt === undefined && !link.revoked && link.expiresAt > now
+  const handoffByLink = (tokenHash: string) => {
+    for (const [idHash, row] of handoffs) if (row.tokenHash === tokenHash) return [idHash, row] as const
+    return undefined
+  }
+  const watch = makeHandoffWatch((ids) =>
+    Effect.sync(() => new Set(ids.filter((id) => {
+      const row = handoffs.get(id)
+      const link = row === undefined ? undefined : links.get(row.tokenHash)
+      return row?.status === "pending" && link !== undefined && link.consumedAt === undefined && !link.revoked
+    })))
+  )
 
   const revokeUnused = (tenantId: string, userId: string, reason: LinkRow["revoked"]) => {
     for (const link of links.values()) {
@@ -166,6 +207,10 @@ export const makeMemoryStorage = (): StorageService => {
         const k = key(tenantId, userId)
         if (!users.delete(k)) return false
         totp.delete(k)
+        recoveryCodes.delete(k)
+        for (const [idHash, row] of handoffs) {
+          if (row.tenantId === tenantId && row.userId === userId) handoffs.delete(idHash)
+        }
         for (const [hash, link] of links) {
           if (link.tenantId !== tenantId || link.userId !== userId) continue
           if (link.consumedAt === undefined && !link.revoked && link.expiresAt > now) {
@@ -203,8 +248,23 @@ export const makeMemoryStorage = (): StorageService => {
           createdAt: r.now,
           expiresAt: r.expiresAt,
           consumedAt: undefined,
-          revoked: undefined
+          revoked: undefined,
+          codeHash: r.code?.hash,
+          codeKeyId: r.code?.keyId,
+          codeFailures: 0,
+          handoff: r.handoff !== undefined
         })
+        if (r.handoff !== undefined) {
+          handoffs.set(r.handoff.idHash, {
+            tenantId: r.tenantId,
+            userId: r.userId,
+            tokenHash: r.tokenHash,
+            matchNumber: r.handoff.matchNumber,
+            choices: r.handoff.choices,
+            expiresAt: r.expiresAt,
+            status: "pending"
+          })
+        }
         outbox.set(r.message.id, {
           seq: ++outboxSeq,
           record: {
@@ -232,6 +292,7 @@ export const makeMemoryStorage = (): StorageService => {
             : ({ _tag: "Invalid" } as const)
         }
         if (link.consumedAt !== undefined || link.revoked || link.expiresAt <= now) return { _tag: "Invalid" } as const
+        if (link.handoff) return { _tag: "Handoff" } as const
         link.consumedAt = now
         return { _tag: "Consumed", userId: link.userId } as const
       }),
@@ -268,6 +329,7 @@ export const makeMemoryStorage = (): StorageService => {
           row.pendingSecret = undefined
           row.pendingSince = undefined
         }
+        recoveryCodes.delete(key(tenantId, userId))
       }),
     beginTotpAttempt: (tenantId, userId, now, policy) =>
       Effect.sync(() => {
@@ -404,6 +466,9 @@ export const makeMemoryStorage = (): StorageService => {
         for (const [hash, link] of links) {
           if (link.expiresAt < before && link.createdAt < before) {
             links.delete(hash)
+            // Its handoff goes with it (as ON DELETE CASCADE does in SQL).
+            const handoff = handoffByLink(hash)
+            if (handoff !== undefined) handoffs.delete(handoff[0])
             n++
           }
         }
@@ -414,7 +479,112 @@ export const makeMemoryStorage = (): StorageService => {
           }
         }
         return n
-      })
+      }),
+
+    // -----------------------------------------------------------------------------------------
+    // Recovery codes, e-mail codes and the sign-in handoff (SPEC 5).
+
+    replaceRecoveryCodes: (tenantId, userId, set) =>
+      Effect.sync(() => {
+        const k = key(tenantId, userId)
+        if (!users.has(k)) return "NoUser" as const
+        if (totp.get(k)?.confirmedSecret === undefined) return "NoTotp" as const
+        recoveryCodes.set(k, {
+          keyId: set.keyId,
+          createdAt: set.createdAt,
+          codes: new Map(set.hashes.map((hash) => [hash, undefined]))
+        })
+        return "Replaced" as const
+      }),
+    getRecoveryCodes: (tenantId, userId) =>
+      Effect.sync(() => {
+        const row = recoveryCodes.get(key(tenantId, userId))
+        if (row === undefined) return Option.none()
+        const remaining = [...row.codes.values()].filter((usedAt) => usedAt === undefined).length
+        return Option.some({ keyId: row.keyId, remaining, createdAt: row.createdAt })
+      }),
+    useRecoveryCode: (tenantId, userId, codeHash, now) =>
+      Effect.sync(() => {
+        const k = key(tenantId, userId)
+        const row = recoveryCodes.get(k)
+        if (row === undefined || !row.codes.has(codeHash) || row.codes.get(codeHash) !== undefined) return false
+        row.codes.set(codeHash, now)
+        const state = totp.get(k)
+        if (state) {
+          state.failures = 0
+          state.lastFailureAt = undefined
+          state.lockouts = 0
+          state.lockedUntil = undefined
+        }
+        return true
+      }),
+
+    findEmailCode: (tenantId, userId, now) =>
+      Effect.sync(() => {
+        let found: { tokenHash: string; keyId: string; createdAt: number } | undefined
+        for (const [tokenHash, link] of links) {
+          if (link.tenantId !== tenantId || link.userId !== userId || !liveLink(link, now)) continue
+          if (link.codeHash === undefined || link.codeKeyId === undefined) continue
+          if (found === undefined || link.createdAt >= found.createdAt) found = { tokenHash, keyId: link.codeKeyId, createdAt: link.createdAt }
+        }
+        return found === undefined ? Option.none() : Option.some({ tokenHash: found.tokenHash, keyId: found.keyId })
+      }),
+    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }) =>
+      Effect.sync(() => {
+        const link = links.get(tokenHash)
+        if (!liveLink(link, now) || link.tenantId !== tenantId || link.codeHash === undefined) {
+          return { _tag: "Invalid" } as const
+        }
+        if (link.codeHash === codeHash) {
+          link.consumedAt = now
+          return { _tag: "Consumed", userId: link.userId } as const
+        }
+        link.codeFailures += 1
+        const ended = link.codeFailures >= limit
+        if (ended) link.revoked = "code-failures"
+        return { _tag: "Wrong", ended } as const
+      }),
+
+    getHandoffChoices: (tenantId, tokenHash, now) =>
+      Effect.sync(() => {
+        const link = links.get(tokenHash)
+        const handoff = handoffByLink(tokenHash)?.[1]
+        return liveLink(link, now) && link.tenantId === tenantId && handoff?.status === "pending"
+          ? Option.some(handoff.choices)
+          : Option.none()
+      }),
+    decideHandoff: (tenantId, tokenHash, matchNumber, now) =>
+      Effect.suspend(() => {
+        const link = links.get(tokenHash)
+        const found = handoffByLink(tokenHash)
+        if (!liveLink(link, now) || link.tenantId !== tenantId || found?.[1].status !== "pending") {
+          return Effect.succeed("Invalid" as const)
+        }
+        const [idHash, handoff] = found
+        const approved = handoff.matchNumber === matchNumber
+        if (approved) link.consumedAt = now
+        else link.revoked = "handoff-denied"
+        handoff.status = approved ? "approved" : "denied"
+        watch.signal(idHash)
+        return Effect.succeed(approved ? ("Approved" as const) : ("Denied" as const))
+      }),
+    readHandoff: (tenantId, idHash, now) =>
+      Effect.sync(() => {
+        const row = handoffs.get(idHash)
+        if (row === undefined || row.tenantId !== tenantId) return { _tag: "Missing" } as const
+        const user = users.get(key(row.tenantId, row.userId))
+        if (user === undefined) return { _tag: "Missing" } as const
+        if (row.status === "denied") return { _tag: "Denied" } as const
+        if (row.expiresAt <= now || row.status === "claimed") return { _tag: "Expired" } as const
+        if (row.status === "approved") {
+          row.status = "claimed"
+          return { _tag: "Approved", user } as const
+        }
+        return liveLink(links.get(row.tokenHash), now)
+          ? ({ _tag: "Pending", expiresAt: row.expiresAt } as const)
+          : ({ _tag: "Expired" } as const)
+      }),
+    watchHandoff: watch.watch
   }
 }
 

@@ -28,8 +28,9 @@ import type * as Scope from "effect/Scope"
 import type { ConnectionOptions } from "node:tls"
 import * as Pg from "pg"
 import { Unavailable } from "../../domain/errors.js"
+import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, maxLockoutLevel } from "../lockout.js"
-import type { OutboxRecord, StorageService } from "../Storage.js"
+import type { HandoffRead, OutboxRecord, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
 import type { PgStorageOptions } from "./options.js"
@@ -285,6 +286,23 @@ const makeService = (sql: SqlClient): StorageService => {
       WHERE newer.tenant_id = outbox.tenant_id AND newer.user_id = outbox.user_id AND newer.seq > outbox.seq)
     THEN 'superseded' ELSE status END`
 
+  // While anyone in this process waits on a handoff: one query for all of them, every 250 ms.
+  const watch = makeHandoffWatch((ids) =>
+    guard(
+      Effect.map(
+        sql<{ id_hash: string }>`SELECT h.id_hash FROM handoffs h JOIN magic_links l ON l.token_hash = h.token_hash
+          WHERE h.id_hash = ANY(${ids}::text[]) AND h.status = 'pending'
+            AND l.consumed_at IS NULL AND l.revoked IS NULL`,
+        (rows) => new Set(rows.map((r) => r.id_hash))
+      )
+    )
+  )
+  const liveHandoff = (tenantId: string, tokenHash: string, now: number) =>
+    sql<{ id_hash: string; match_number: number; choices: string }>`
+      SELECT h.id_hash, h.match_number, h.choices FROM magic_links l JOIN handoffs h ON h.token_hash = l.token_hash
+      WHERE l.token_hash = ${tokenHash} AND l.tenant_id = ${tenantId} AND l.handoff
+        AND l.consumed_at IS NULL AND l.revoked IS NULL AND l.expires_at > ${now} AND h.status = 'pending'`
+
   const revokeLinks = (tenantId: string, userId: string, reason: "replaced" | "email-changed") =>
     sql`UPDATE magic_links SET revoked = ${reason}
         WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND consumed_at IS NULL AND revoked IS NULL`
@@ -422,8 +440,14 @@ const makeService = (sql: SqlClient): StorageService => {
           yield* sql`UPDATE outbox SET status = 'superseded'
             WHERE tenant_id = ${r.tenantId} AND user_id = ${r.userId} AND status = 'pending'
               AND lease_until <= ${r.now}`
-          yield* sql`INSERT INTO magic_links (token_hash, tenant_id, user_id, created_at, expires_at)
-            VALUES (${r.tokenHash}, ${r.tenantId}, ${r.userId}, ${r.now}, ${r.expiresAt})`
+          yield* sql`INSERT INTO magic_links (token_hash, tenant_id, user_id, created_at, expires_at, code_hash, code_key_id, handoff)
+            VALUES (${r.tokenHash}, ${r.tenantId}, ${r.userId}, ${r.now}, ${r.expiresAt}, ${r.code?.hash ?? null},
+                    ${r.code?.keyId ?? null}, ${r.handoff !== undefined})`
+          if (r.handoff) {
+            yield* sql`INSERT INTO handoffs (id_hash, tenant_id, user_id, token_hash, match_number, choices, created_at, expires_at)
+              VALUES (${r.handoff.idHash}, ${r.tenantId}, ${r.userId}, ${r.tokenHash}, ${r.handoff.matchNumber},
+                      ${r.handoff.choices.join(",")}, ${r.now}, ${r.expiresAt})`
+          }
           // seq from the sequence: under the user's row lock, so a user's messages are numbered
           // in the order they were written.
           yield* sql`INSERT INTO outbox (id, tenant_id, user_id, sealed, created_at, expires_at, next_attempt_at)
@@ -438,10 +462,14 @@ const makeService = (sql: SqlClient): StorageService => {
         Effect.gen(function* () {
           const [consumed] = yield* sql<{ user_id: string }>`UPDATE magic_links SET consumed_at = ${now}
             WHERE token_hash = ${tokenHash} AND tenant_id = ${tenantId}
-              AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ${now}
+              AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ${now} AND NOT handoff
             RETURNING user_id`
           if (consumed) return { _tag: "Consumed", userId: consumed.user_id } as const
-          // Only on the failure path: tell a deleted user's link from an invalid one.
+          // Only on the failure path: tell a deleted user's link (or a handoff's) from an invalid one.
+          const handoff = yield* sql`SELECT 1 FROM magic_links
+            WHERE token_hash = ${tokenHash} AND tenant_id = ${tenantId} AND handoff
+              AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ${now}`
+          if (handoff.length > 0) return { _tag: "Handoff" } as const
           const deleted = yield* sql`SELECT 1 FROM deleted_user_links
             WHERE token_hash = ${tokenHash} AND tenant_id = ${tenantId}`
           return deleted.length > 0 ? ({ _tag: "UserDeleted" } as const) : ({ _tag: "Invalid" } as const)
@@ -471,10 +499,15 @@ const makeService = (sql: SqlClient): StorageService => {
           (rows) => rows.length === 1
         )
       ),
+    // Two statements in one transaction (not one statement: its snapshot would miss codes that a
+    // set written meanwhile commits while this waits for the TOTP row's lock).
     disableTotp: (tenantId, userId) =>
-      guard(
-        sql`UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL, pending_since = NULL
-            WHERE tenant_id = ${tenantId} AND user_id = ${userId}`.pipe(Effect.asVoid)
+      transaction(
+        Effect.zipRight(
+          sql`UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL, pending_since = NULL
+              WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
+          sql`DELETE FROM recovery_codes WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
+        ).pipe(Effect.asVoid)
       ),
     // Counts the attempt before the comparison, in one statement; refuses it (no row) while
     // locked out. Concurrent attempts queue on the row lock and each sees the others' counts.
@@ -651,7 +684,151 @@ const makeService = (sql: SqlClient): StorageService => {
                  + (SELECT count(*) FROM enrolments) AS n`,
           (rows) => rows[0]!.n
         )
-      )
+      ),
+
+    // -----------------------------------------------------------------------------------------
+    // Recovery codes, e-mail codes and the sign-in handoff (SPEC 5). Where a transaction locks
+    // both a user's TOTP row and its recovery codes, the TOTP row comes first (no deadlock).
+
+    // The TOTP row is locked first: turning TOTP off (which updates it) waits for this set, then
+    // deletes it; or this waits, and finds no confirmed secret.
+    replaceRecoveryCodes: (tenantId, userId, set) =>
+      transaction(
+        Effect.gen(function* () {
+          const [exists] = yield* sql`SELECT 1 FROM users
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR KEY SHARE`
+          if (!exists) return "NoUser" as const
+          const [totpRow] = yield* sql<{ confirmed: boolean }>`SELECT confirmed_secret IS NOT NULL AS confirmed
+            FROM user_totp WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR UPDATE`
+          if (totpRow?.confirmed !== true) return "NoTotp" as const
+          yield* sql`DELETE FROM recovery_codes WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
+          yield* sql`INSERT INTO recovery_codes ${sql.insert(
+            set.hashes.map((hash) => ({
+              tenant_id: tenantId,
+              user_id: userId,
+              code_hash: hash,
+              key_id: set.keyId,
+              created_at: set.createdAt
+            }))
+          )}`
+          return "Replaced" as const
+        })
+      ),
+    getRecoveryCodes: (tenantId, userId) =>
+      guard(
+        Effect.map(
+          sql<{ key_id: string | null; remaining: number; created_at: number | null }>`
+            SELECT max(key_id) AS key_id, count(*) FILTER (WHERE used_at IS NULL)::integer AS remaining,
+                   max(created_at) AS created_at
+            FROM recovery_codes WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
+          ([row]) =>
+            row?.key_id == null || row.created_at === null
+              ? Option.none()
+              : Option.some({ keyId: row.key_id, remaining: row.remaining, createdAt: row.created_at })
+        )
+      ),
+    // Concurrent uses of one code queue on the TOTP row, and each later one re-checks
+    // `used_at IS NULL` on the committed code row and finds none.
+    useRecoveryCode: (tenantId, userId, codeHash, now) =>
+      transaction(
+        Effect.gen(function* () {
+          yield* sql`SELECT 1 FROM user_totp WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR UPDATE`
+          const used = yield* sql`UPDATE recovery_codes SET used_at = ${now}
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND code_hash = ${codeHash} AND used_at IS NULL
+            RETURNING 1`
+          if (used.length === 0) return false
+          yield* sql`UPDATE user_totp SET failures = 0, last_failure_at = NULL, lockouts = 0, locked_until = NULL
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
+          return true
+        })
+      ),
+
+    findEmailCode: (tenantId, userId, now) =>
+      guard(
+        Effect.map(
+          sql<{ token_hash: string; code_key_id: string }>`SELECT token_hash, code_key_id FROM magic_links
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND consumed_at IS NULL AND revoked IS NULL
+              AND expires_at > ${now} AND code_hash IS NOT NULL AND code_key_id IS NOT NULL
+            ORDER BY created_at DESC LIMIT 1`,
+          (rows) => first(rows, (r) => ({ tokenHash: r.token_hash, keyId: r.code_key_id }))
+        )
+      ),
+    // One statement per attempt: concurrent attempts queue on the row lock, and each later one
+    // re-evaluates the WHERE clause and the SET expressions on the committed row, so at most
+    // `limit` wrong codes are ever counted and a right one consumes the challenge once.
+    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }) =>
+      guard(
+        Effect.map(
+          sql<{ user_id: string; consumed: boolean; revoked: string | null }>`UPDATE magic_links SET
+              consumed_at = CASE WHEN code_hash = ${codeHash} THEN ${now} ELSE consumed_at END,
+              code_failures = CASE WHEN code_hash = ${codeHash} THEN code_failures ELSE code_failures + 1 END,
+              revoked = CASE WHEN code_hash <> ${codeHash} AND code_failures + 1 >= ${limit}::integer
+                THEN 'code-failures' ELSE revoked END
+            WHERE token_hash = ${tokenHash} AND tenant_id = ${tenantId} AND consumed_at IS NULL AND revoked IS NULL
+              AND expires_at > ${now} AND code_hash IS NOT NULL
+            RETURNING user_id, consumed_at IS NOT NULL AS consumed, revoked`,
+          ([row]) => {
+            if (!row) return { _tag: "Invalid" } as const
+            if (row.consumed) return { _tag: "Consumed", userId: row.user_id } as const
+            return { _tag: "Wrong", ended: row.revoked !== null } as const
+          }
+        )
+      ),
+
+    getHandoffChoices: (tenantId, tokenHash, now) =>
+      guard(Effect.map(liveHandoff(tenantId, tokenHash, now), (rows) => first(rows, (r) => r.choices.split(",").map(Number)))),
+    // The link's row is locked: of concurrent decisions, the later ones find it consumed or revoked.
+    decideHandoff: (tenantId, tokenHash, matchNumber, now) =>
+      transaction(
+        Effect.gen(function* () {
+          const [handoff] = yield* sql<{ id_hash: string; match_number: number }>`
+            SELECT h.id_hash, h.match_number FROM magic_links l JOIN handoffs h ON h.token_hash = l.token_hash
+            WHERE l.token_hash = ${tokenHash} AND l.tenant_id = ${tenantId} AND l.handoff
+              AND l.consumed_at IS NULL AND l.revoked IS NULL AND l.expires_at > ${now} AND h.status = 'pending'
+            FOR UPDATE OF l`
+          if (!handoff) return undefined
+          const approved = handoff.match_number === matchNumber
+          yield* approved
+            ? sql`UPDATE magic_links SET consumed_at = ${now} WHERE token_hash = ${tokenHash}`
+            : sql`UPDATE magic_links SET revoked = 'handoff-denied' WHERE token_hash = ${tokenHash}`
+          yield* sql`UPDATE handoffs SET status = ${approved ? "approved" : "denied"}, decided_at = ${now}
+            WHERE id_hash = ${handoff.id_hash}`
+          return { idHash: handoff.id_hash, approved }
+        })
+      ).pipe(
+        // Once committed: this process's waiters answer at once, the other replicas' at their next poll.
+        Effect.map((decided) => {
+          if (decided === undefined) return "Invalid" as const
+          watch.signal(decided.idHash)
+          return decided.approved ? ("Approved" as const) : ("Denied" as const)
+        })
+      ),
+    // A read, and a write only to hand an approved handoff over (a waiting client reads often).
+    readHandoff: (tenantId, idHash, now) =>
+      guard(
+        Effect.gen(function* () {
+          const [row] = yield* sql<{ status: string; expires_at: number; live: boolean }>`
+            SELECT h.status, h.expires_at, (l.consumed_at IS NULL AND l.revoked IS NULL AND l.expires_at > ${now}) AS live
+            FROM handoffs h JOIN magic_links l ON l.token_hash = h.token_hash
+            WHERE h.id_hash = ${idHash} AND h.tenant_id = ${tenantId}`
+          if (!row) return { _tag: "Missing" } as const
+          if (row.status === "denied") return { _tag: "Denied" } as const
+          if (row.expires_at <= now) return { _tag: "Expired" } as const
+          if (row.status === "approved") {
+            // Of concurrent readers, one claims it; the others re-check the status and find it claimed.
+            const [claimed] = yield* sql<UserRow>`UPDATE handoffs h SET status = 'claimed'
+              FROM users u
+              WHERE h.id_hash = ${idHash} AND h.tenant_id = ${tenantId} AND h.status = 'approved'
+                AND h.expires_at > ${now} AND u.tenant_id = h.tenant_id AND u.user_id = h.user_id
+              RETURNING u.user_id, u.email`
+            return claimed ? ({ _tag: "Approved", user: user(claimed) } as const) : ({ _tag: "Expired" } as const)
+          }
+          return row.status === "pending" && row.live
+            ? ({ _tag: "Pending", expiresAt: row.expires_at } as const)
+            : ({ _tag: "Expired" } as const)
+        }) satisfies Effect.Effect<HandoffRead, SqlError>
+      ),
+    watchHandoff: watch.watch
   }
 }
 

@@ -172,5 +172,53 @@ CREATE TABLE keyring_check (
   sealed text NOT NULL
 );
 `
+  },
+  {
+    version: 3,
+    name: "recovery-codes-email-codes-handoffs",
+    sql: `
+-- SPEC 5.2: every sign-in mail carries a code beside its link; link and code are one challenge.
+-- Only the code's keyed hash is kept (HMAC-SHA-256 under a key derived from the encryption key
+-- of id code_key_id), and the wrong codes counted (the one that reaches the limit revokes the
+-- link: revoked 'code-failures'). handoff: the link approves a sign-in waiting on another
+-- device (SPEC 5.3; a wrong number revokes it: revoked 'handoff-denied'). Replicas still on
+-- version 2 write links with the defaults (no code, not a handoff's).
+ALTER TABLE magic_links
+  ADD COLUMN code_hash text COLLATE "C",
+  ADD COLUMN code_key_id text COLLATE "C",
+  ADD COLUMN code_failures integer NOT NULL DEFAULT 0,
+  ADD COLUMN handoff boolean NOT NULL DEFAULT false;
+
+-- SPEC 5.1: a user's recovery codes, as keyed hashes (under the key of id key_id), each usable
+-- once. A new set replaces the old one; turning TOTP off deletes them; so does deleting the user.
+CREATE TABLE recovery_codes (
+  tenant_id  text COLLATE "C" NOT NULL,
+  user_id    text COLLATE "C" NOT NULL,
+  code_hash  text COLLATE "C" NOT NULL,
+  key_id     text COLLATE "C" NOT NULL,
+  created_at bigint NOT NULL,
+  used_at    bigint,
+  PRIMARY KEY (tenant_id, user_id, code_hash),
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+);
+
+-- SPEC 5.3: a sign-in waiting on one device for its link to be opened on another. Only the
+-- SHA-256 of the handoff id is kept. status 'claimed': approved and handed over to one reader.
+-- It goes with its link (purged once expired) and with its user.
+CREATE TABLE handoffs (
+  id_hash      text COLLATE "C" PRIMARY KEY,
+  tenant_id    text COLLATE "C" NOT NULL,
+  user_id      text COLLATE "C" NOT NULL,
+  token_hash   text COLLATE "C" NOT NULL UNIQUE REFERENCES magic_links (token_hash) ON DELETE CASCADE,
+  match_number integer NOT NULL,
+  choices      text NOT NULL,
+  created_at   bigint NOT NULL,
+  expires_at   bigint NOT NULL,
+  status       text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'denied', 'claimed')),
+  decided_at   bigint,
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+);
+CREATE INDEX handoffs_by_user ON handoffs (tenant_id, user_id);
+`
   }
 ]

@@ -17,8 +17,9 @@ import * as Option from "effect/Option"
 import { closeSync, constants as fs, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import { Unavailable } from "../../domain/errors.js"
+import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, maxLockoutLevel } from "../lockout.js"
-import type { StorageService } from "../Storage.js"
+import type { HandoffRead, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
 import { outbox, tenant, token, totp, user } from "../rows.js"
@@ -156,7 +157,8 @@ const makeService = (db: Database.Database): StorageService => {
      ORDER BY created_at`
   )
   const insertLink = q(
-    "INSERT INTO magic_links (token_hash, tenant_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
+    `INSERT INTO magic_links (token_hash, tenant_id, user_id, created_at, expires_at, code_hash, code_key_id, handoff)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
   )
   // Messages no worker holds a lease on; one being delivered finishes first (see claim).
   const supersedeMessages = q(
@@ -171,7 +173,12 @@ const makeService = (db: Database.Database): StorageService => {
   const consumeLink = q<{ user_id: string }>(
     `UPDATE magic_links SET consumed_at = ?
      WHERE token_hash = ? AND tenant_id = ? AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ?
+       AND handoff = 0
      RETURNING user_id`
+  )
+  const liveHandoffLink = q(
+    `SELECT 1 FROM magic_links WHERE token_hash = ? AND tenant_id = ? AND handoff = 1
+       AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ?`
   )
   const deletedUserLink = q("SELECT 1 FROM deleted_user_links WHERE token_hash = ? AND tenant_id = ?")
 
@@ -267,6 +274,80 @@ const makeService = (db: Database.Database): StorageService => {
     "UPDATE user_totp SET pending_secret = NULL, pending_since = NULL WHERE pending_since < ?"
   )
 
+  // Recovery codes, e-mail codes and the sign-in handoff (SPEC 5).
+  const deleteRecoveryCodes = q("DELETE FROM recovery_codes WHERE tenant_id = ? AND user_id = ?")
+  const confirmedTotp = q<{ confirmed: number }>(
+    `SELECT (SELECT confirmed_secret IS NOT NULL FROM user_totp t
+             WHERE t.tenant_id = u.tenant_id AND t.user_id = u.user_id) AS confirmed
+     FROM users u WHERE u.tenant_id = ? AND u.user_id = ?`
+  )
+  const insertRecoveryCode = q(
+    "INSERT INTO recovery_codes (tenant_id, user_id, code_hash, key_id, created_at) VALUES (?, ?, ?, ?, ?)"
+  )
+  const recoverySummary = q<{ key_id: string | null; remaining: number; created_at: number | null }>(
+    `SELECT max(key_id) AS key_id, count(*) FILTER (WHERE used_at IS NULL) AS remaining, max(created_at) AS created_at
+     FROM recovery_codes WHERE tenant_id = ? AND user_id = ?`
+  )
+  // The single statement that makes a code single-use.
+  const useCode = q(
+    `UPDATE recovery_codes SET used_at = ?
+     WHERE tenant_id = ? AND user_id = ? AND code_hash = ? AND used_at IS NULL`
+  )
+  const resetFailures = q(
+    `UPDATE user_totp SET failures = 0, last_failure_at = NULL, lockouts = 0, locked_until = NULL
+     WHERE tenant_id = ? AND user_id = ?`
+  )
+  const liveEmailCode = q<{ token_hash: string; code_key_id: string }>(
+    `SELECT token_hash, code_key_id FROM magic_links
+     WHERE tenant_id = ? AND user_id = ? AND consumed_at IS NULL AND revoked IS NULL AND expires_at > ?
+       AND code_hash IS NOT NULL AND code_key_id IS NOT NULL
+     ORDER BY created_at DESC LIMIT 1`
+  )
+  // One statement per attempt: a right code consumes the challenge; a wrong one is counted, and
+  // the one that reaches the limit revokes it (every SET expression reads the row as it was).
+  const tryCode = q<{ user_id: string; consumed: number; revoked: string | null }>(
+    `UPDATE magic_links SET
+       consumed_at = CASE WHEN code_hash = @codeHash THEN @now ELSE consumed_at END,
+       code_failures = CASE WHEN code_hash = @codeHash THEN code_failures ELSE code_failures + 1 END,
+       revoked = CASE WHEN code_hash <> @codeHash AND code_failures + 1 >= @limit THEN 'code-failures' ELSE revoked END
+     WHERE token_hash = @tokenHash AND tenant_id = @tenantId AND consumed_at IS NULL AND revoked IS NULL
+       AND expires_at > @now AND code_hash IS NOT NULL
+     RETURNING user_id, consumed_at IS NOT NULL AS consumed, revoked`
+  )
+  const insertHandoff = q(
+    `INSERT INTO handoffs (id_hash, tenant_id, user_id, token_hash, match_number, choices, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+  )
+  const liveHandoff = q<{ id_hash: string; match_number: number; choices: string }>(
+    `SELECT h.id_hash, h.match_number, h.choices FROM magic_links l JOIN handoffs h ON h.token_hash = l.token_hash
+     WHERE l.token_hash = ? AND l.tenant_id = ? AND l.handoff = 1 AND l.consumed_at IS NULL AND l.revoked IS NULL
+       AND l.expires_at > ? AND h.status = 'pending'`
+  )
+  const approveLink = q("UPDATE magic_links SET consumed_at = ? WHERE token_hash = ?")
+  const denyLink = q("UPDATE magic_links SET revoked = 'handoff-denied' WHERE token_hash = ?")
+  const decide = q("UPDATE handoffs SET status = ?, decided_at = ? WHERE id_hash = ?")
+  // Hands an approved handoff over to one reader: of concurrent readers, one updates it.
+  const claimHandoff = q<{ user_id: string; email: string | null }>(
+    `UPDATE handoffs SET status = 'claimed'
+     WHERE id_hash = ? AND tenant_id = ? AND status = 'approved' AND expires_at > ?
+     RETURNING user_id, (SELECT email FROM users u WHERE u.tenant_id = handoffs.tenant_id AND u.user_id = handoffs.user_id) AS email`
+  )
+  const handoffState = q<{ status: string; expires_at: number; live: number }>(
+    `SELECT h.status, h.expires_at,
+            (l.consumed_at IS NULL AND l.revoked IS NULL AND l.expires_at > ?) AS live
+     FROM handoffs h JOIN magic_links l ON l.token_hash = h.token_hash
+     WHERE h.id_hash = ? AND h.tenant_id = ?`
+  )
+  const pendingHandoffs = q<{ id_hash: string }>(
+    `SELECT h.id_hash FROM handoffs h JOIN magic_links l ON l.token_hash = h.token_hash
+     WHERE h.id_hash IN (SELECT value FROM json_each(?)) AND h.status = 'pending'
+       AND l.consumed_at IS NULL AND l.revoked IS NULL`
+  )
+  // Reads another process's commits too: each statement outside a transaction reads the latest.
+  const watch = makeHandoffWatch((ids) =>
+    attempt(() => new Set(pendingHandoffs.all(JSON.stringify(ids)).map((r) => r.id_hash)))
+  )
+
   return {
     insertTenant: (t) => write(() => insertTenant.run(t.tenantId, t.name, t.callbackUrl, t.createdAt).changes === 1),
     getTenant: (tenantId) => attempt(() => Option.map(Option.fromNullable(selectTenant.get(tenantId)), tenant)),
@@ -334,7 +415,10 @@ const makeService = (db: Database.Database): StorageService => {
         }
         revokeLinks.run("replaced", r.tenantId, r.userId)
         supersedeMessages.run(r.tenantId, r.userId, r.now)
-        insertLink.run(r.tokenHash, r.tenantId, r.userId, r.now, r.expiresAt)
+        insertLink.run(r.tokenHash, r.tenantId, r.userId, r.now, r.expiresAt, r.code?.hash ?? null, r.code?.keyId ?? null, r.handoff ? 1 : 0)
+        if (r.handoff) {
+          insertHandoff.run(r.handoff.idHash, r.tenantId, r.userId, r.tokenHash, r.handoff.matchNumber, r.handoff.choices.join(","), r.now, r.expiresAt)
+        }
         insertMessage.run(r.message.id, r.tenantId, r.userId, r.message.sealed, r.now, r.expiresAt, r.now)
         return { _tag: "Issued" } as const
       }),
@@ -342,7 +426,8 @@ const makeService = (db: Database.Database): StorageService => {
       write(() => {
         const consumed = consumeLink.get(now, tokenHash, tenantId, now)
         if (consumed) return { _tag: "Consumed", userId: consumed.user_id } as const
-        // Only on the failure path: tell a deleted user's link from an invalid one.
+        // Only on the failure path: tell a deleted user's link (or a handoff's) from an invalid one.
+        if (liveHandoffLink.get(tokenHash, tenantId, now) !== undefined) return { _tag: "Handoff" } as const
         return deletedUserLink.get(tokenHash, tenantId) !== undefined
           ? ({ _tag: "UserDeleted" } as const)
           : ({ _tag: "Invalid" } as const)
@@ -351,7 +436,11 @@ const makeService = (db: Database.Database): StorageService => {
     getTotp: (tenantId, userId) => attempt(() => Option.map(Option.fromNullable(selectTotp.get(tenantId, userId)), totp)),
     setPendingTotp: (tenantId, userId, sealed, now) =>
       write(() => upsertPending.run({ tenantId, userId, sealed, now }).changes === 1),
-    disableTotp: (tenantId, userId) => write(() => void clearTotp.run(tenantId, userId)),
+    disableTotp: (tenantId, userId) =>
+      write(() => {
+        clearTotp.run(tenantId, userId)
+        deleteRecoveryCodes.run(tenantId, userId)
+      }),
     beginTotpAttempt: (tenantId, userId, now, policy) =>
       write(() => {
         const counted = countAttempt.get({
@@ -407,7 +496,89 @@ const makeService = (db: Database.Database): StorageService => {
           purgeDeletedUserLinks.run(before).changes +
           purgeMessages.run(before).changes +
           (enrolmentsBefore === undefined ? 0 : purgeEnrolments.run(enrolmentsBefore).changes)
-      )
+      ),
+
+    // -----------------------------------------------------------------------------------------
+    // Recovery codes, e-mail codes and the sign-in handoff (SPEC 5).
+
+    replaceRecoveryCodes: (tenantId, userId, set) =>
+      write(() => {
+        // The immediate transaction holds the write lock: TOTP cannot be turned off meanwhile.
+        const row = confirmedTotp.get(tenantId, userId)
+        if (!row) return "NoUser" as const
+        if (row.confirmed !== 1) return "NoTotp" as const
+        deleteRecoveryCodes.run(tenantId, userId)
+        for (const hash of set.hashes) insertRecoveryCode.run(tenantId, userId, hash, set.keyId, set.createdAt)
+        return "Replaced" as const
+      }),
+    getRecoveryCodes: (tenantId, userId) =>
+      attempt(() => {
+        const row = recoverySummary.get(tenantId, userId)
+        return row?.key_id == null || row.created_at === null
+          ? Option.none()
+          : Option.some({ keyId: row.key_id, remaining: row.remaining, createdAt: row.created_at })
+      }),
+    useRecoveryCode: (tenantId, userId, codeHash, now) =>
+      write(() => {
+        if (useCode.run(now, tenantId, userId, codeHash).changes !== 1) return false
+        resetFailures.run(tenantId, userId)
+        return true
+      }),
+
+    findEmailCode: (tenantId, userId, now) =>
+      attempt(() =>
+        Option.map(Option.fromNullable(liveEmailCode.get(tenantId, userId, now)), (r) => ({
+          tokenHash: r.token_hash,
+          keyId: r.code_key_id
+        }))
+      ),
+    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }) =>
+      write(() => {
+        const row = tryCode.get({ codeHash, limit, now, tenantId, tokenHash })
+        if (!row) return { _tag: "Invalid" } as const
+        if (row.consumed === 1) return { _tag: "Consumed", userId: row.user_id } as const
+        return { _tag: "Wrong", ended: row.revoked !== null } as const
+      }),
+
+    getHandoffChoices: (tenantId, tokenHash, now) =>
+      attempt(() =>
+        Option.map(Option.fromNullable(liveHandoff.get(tokenHash, tenantId, now)), (r) => r.choices.split(",").map(Number))
+      ),
+    decideHandoff: (tenantId, tokenHash, matchNumber, now) =>
+      write(() => {
+        const handoff = liveHandoff.get(tokenHash, tenantId, now)
+        if (!handoff) return undefined
+        const approved = handoff.match_number === matchNumber
+        if (approved) approveLink.run(now, tokenHash)
+        else denyLink.run(tokenHash)
+        decide.run(approved ? "approved" : "denied", now, handoff.id_hash)
+        return { idHash: handoff.id_hash, approved }
+      }).pipe(
+        // Once committed: this process's waiters answer at once.
+        Effect.map((decided) => {
+          if (decided === undefined) return "Invalid" as const
+          watch.signal(decided.idHash)
+          return decided.approved ? ("Approved" as const) : ("Denied" as const)
+        })
+      ),
+    // A read, and a write only to hand an approved handoff over (a waiting client reads often).
+    readHandoff: (tenantId, idHash, now) =>
+      Effect.flatMap(attempt(() => handoffState.get(now, idHash, tenantId)), (row): Effect.Effect<HandoffRead, Unavailable> => {
+        if (!row) return Effect.succeed({ _tag: "Missing" })
+        if (row.status === "denied") return Effect.succeed({ _tag: "Denied" })
+        if (row.expires_at <= now) return Effect.succeed({ _tag: "Expired" })
+        if (row.status === "approved") {
+          // Of concurrent readers, one claims it; the others find it claimed.
+          return write(() => {
+            const claimed = claimHandoff.get(idHash, tenantId, now)
+            return claimed ? ({ _tag: "Approved", user: user(claimed) } as const) : ({ _tag: "Expired" } as const)
+          })
+        }
+        return Effect.succeed(
+          row.status === "pending" && row.live === 1 ? { _tag: "Pending", expiresAt: row.expires_at } : { _tag: "Expired" }
+        )
+      }),
+    watchHandoff: watch.watch
   }
 }
 

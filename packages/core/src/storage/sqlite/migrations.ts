@@ -196,5 +196,51 @@ CREATE TABLE keyring_check (
   sealed TEXT NOT NULL
 ) STRICT;
 `
+  },
+  {
+    version: 3,
+    name: "recovery-codes-email-codes-handoffs",
+    sql: `
+-- SPEC 5.2: every sign-in mail carries a code beside its link; link and code are one challenge.
+-- Only the code's keyed hash is kept (HMAC-SHA-256 under a key derived from the encryption key
+-- of id code_key_id), and the wrong codes counted (the one that reaches the limit revokes the
+-- link: revoked 'code-failures'). handoff: the link approves a sign-in waiting on another
+-- device (SPEC 5.3; a wrong number revokes it: revoked 'handoff-denied').
+ALTER TABLE magic_links ADD COLUMN code_hash TEXT;
+ALTER TABLE magic_links ADD COLUMN code_key_id TEXT;
+ALTER TABLE magic_links ADD COLUMN code_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE magic_links ADD COLUMN handoff INTEGER NOT NULL DEFAULT 0;
+
+-- SPEC 5.1: a user's recovery codes, as keyed hashes (under the key of id key_id), each usable
+-- once. A new set replaces the old one; turning TOTP off deletes them; so does deleting the user.
+CREATE TABLE recovery_codes (
+  tenant_id  TEXT NOT NULL,
+  user_id    TEXT NOT NULL,
+  code_hash  TEXT NOT NULL,
+  key_id     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at    INTEGER,
+  PRIMARY KEY (tenant_id, user_id, code_hash),
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+) STRICT;
+
+-- SPEC 5.3: a sign-in waiting on one device for its link to be opened on another. Only the
+-- SHA-256 of the handoff id is kept. status 'claimed': approved and handed over to one reader.
+-- It goes with its link (purged once expired) and with its user.
+CREATE TABLE handoffs (
+  id_hash      TEXT PRIMARY KEY,
+  tenant_id    TEXT NOT NULL,
+  user_id      TEXT NOT NULL,
+  token_hash   TEXT NOT NULL UNIQUE REFERENCES magic_links (token_hash) ON DELETE CASCADE,
+  match_number INTEGER NOT NULL,
+  choices      TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'denied', 'claimed')),
+  decided_at   INTEGER,
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX handoffs_by_user ON handoffs (tenant_id, user_id);
+`
   }
 ]
