@@ -221,7 +221,8 @@ const statusJson = (status: KeyRotation.KeyStatus) => ({
   activeKeyId: status.activeKeyId,
   keyCheckKeyId: status.keyCheckKeyId ?? null,
   remaining: status.remaining,
-  counts: status.counts
+  counts: status.counts,
+  recoveryCodeSets: status.recoveryCodeSets
 })
 
 const printStatus = (status: KeyRotation.KeyStatus) =>
@@ -231,6 +232,13 @@ const printStatus = (status: KeyRotation.KeyStatus) =>
       status.counts.map((c) => [c.kind, c.keyId === "" ? "(none)" : c.keyId, String(c.count)])
     )
     yield* line(`Active key: ${status.activeKeyId}; key check value under: ${status.keyCheckKeyId ?? "(not written yet)"}`)
+    const older = status.recoveryCodeSets.filter((s) => s.keyId !== status.activeKeyId)
+    if (older.length > 0) {
+      yield* line(
+        `Recovery codes (keyed hashes, not re-sealable) under older keys: ${older.map((s) => `${s.keyId}: ${s.users} user(s)`).join(", ")}; ` +
+          "they stop working when their key is removed (the users make new ones)"
+      )
+    }
     yield* line(
       status.remaining === 0 && status.keyCheckKeyId === status.activeKeyId
         ? "Everything is sealed under the active key: the other keys can be removed from LAGRELLO_ENCRYPTION_KEY"

@@ -41,6 +41,11 @@ export interface KeyStatus {
   readonly keyCheckKeyId: string | undefined
   /** Values under another key than the active one (what `rotate` would re-seal). */
   readonly remaining: number
+  /**
+   * Users with unused recovery codes, per key id: keyed hashes, which cannot be re-sealed; those
+   * under a retired key stop working (the users make new ones).
+   */
+  readonly recoveryCodeSets: ReadonlyArray<{ readonly keyId: string; readonly users: number }>
 }
 
 /** @since 0.0.0 */
@@ -53,7 +58,8 @@ export const status: Effect.Effect<KeyStatus, Unavailable, Storage | Sealer> = E
     activeKeyId: sealer.activeKeyId,
     counts,
     keyCheckKeyId: Option.getOrUndefined(Option.map(check, (sealed) => sealedKeyId(sealed) ?? "")),
-    remaining: counts.filter((c) => c.keyId !== sealer.activeKeyId).reduce((n, c) => n + c.count, 0)
+    remaining: counts.filter((c) => c.keyId !== sealer.activeKeyId).reduce((n, c) => n + c.count, 0),
+    recoveryCodeSets: yield* storage.countRecoveryCodeSets
   }
 }).pipe(Effect.withSpan("lagrello.keys.status"))
 

@@ -384,6 +384,11 @@ export interface StorageService {
   /** How many sealed values of each kind name each key id (one row per kind and key id). */
   readonly countSealed: Effect.Effect<ReadonlyArray<SealedCount>, Unavailable>
   /**
+   * The users with unused recovery codes, per key id of their keyed hashes (these cannot be
+   * re-sealed: retiring the key ends them).
+   */
+  readonly countRecoveryCodeSets: Effect.Effect<ReadonlyArray<{ readonly keyId: string; readonly users: number }>, Unavailable>
+  /**
    * Up to `limit` sealed values of `kind` not sealed under `exceptKeyId`, in the order of their
    * `ref`, after the ref `after` (keyset paging: a value that cannot be re-sealed does not stop
    * the walk).

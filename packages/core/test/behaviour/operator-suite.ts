@@ -11,6 +11,7 @@ import * as KeyRotation from "../../src/operations/KeyRotation.js"
 import * as Keys from "../../src/operations/Keys.js"
 import * as MagicLink from "../../src/operations/MagicLink.js"
 import * as OutboxAdmin from "../../src/operations/OutboxAdmin.js"
+import * as RecoveryCodes from "../../src/operations/RecoveryCodes.js"
 import * as Totp from "../../src/operations/Totp.js"
 import * as Users from "../../src/operations/Users.js"
 import * as UserTransfer from "../../src/operations/UserTransfer.js"
@@ -63,6 +64,18 @@ export const operatorSuite = (name: string, makeStorage: () => StorageLayer) =>
           .toEqual([1, 1, 1])
         expect(status.remaining).toBe(0)
         expect((yield* withKeys(rotated)(KeyRotation.status)).remaining).toBe(3)
+      }))
+
+    test("keys status counts the users with unused recovery codes per key id (they cannot be re-sealed)", () =>
+      Effect.gen(function*() {
+        const { tenantId } = yield* populate
+        expect((yield* KeyRotation.status).recoveryCodeSets).toEqual([])
+        yield* RecoveryCodes.generate(tenantId, "alice")
+        expect((yield* KeyRotation.status).recoveryCodeSets).toEqual([{ keyId: "test", users: 1 }])
+        // A rotation leaves them under their key.
+        const rotatedStatus = (yield* withKeys(rotated)(KeyRotation.rotate())).status
+        expect(rotatedStatus.recoveryCodeSets).toEqual([{ keyId: "test", users: 1 }])
+        expect(rotatedStatus.remaining).toBe(0)
       }))
 
     test("rotation re-seals everything, then the new key alone opens it all", () =>

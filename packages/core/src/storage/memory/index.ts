@@ -614,6 +614,13 @@ export const makeMemoryStorage = (): StorageService => {
       for (const row of outbox.values()) count("outbox", row.record.sealed)
       return [...counts.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.keyId.localeCompare(b.keyId))
     }),
+    countRecoveryCodeSets: Effect.sync(() => {
+      const users = new Map<string, number>()
+      for (const row of recoveryCodes.values()) {
+        if ([...row.codes.values()].some((usedAt) => usedAt === undefined)) users.set(row.keyId, (users.get(row.keyId) ?? 0) + 1)
+      }
+      return [...users.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([keyId, n]) => ({ keyId, users: n }))
+    }),
     listSealed: (kind, { after, exceptKeyId, limit }) =>
       Effect.sync(() => {
         const prefix = `v1.${exceptKeyId}.`

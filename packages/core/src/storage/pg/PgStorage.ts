@@ -850,6 +850,13 @@ const makeService = (sql: SqlClient): StorageService => {
         (rows) => rows.map((r) => ({ kind: r.kind, keyId: r.key_id, count: Number(r.n) }))
       )
     ),
+    countRecoveryCodeSets: guard(
+      Effect.map(
+        sql<{ key_id: string; n: number }>`SELECT key_id, count(DISTINCT (tenant_id, user_id))::int AS n FROM recovery_codes
+          WHERE used_at IS NULL GROUP BY key_id ORDER BY key_id`,
+        (rows) => rows.map((r) => ({ keyId: r.key_id, users: Number(r.n) }))
+      )
+    ),
     listSealed: (kind, { after, exceptKeyId, limit }) => {
       const prefix = `v1.${exceptKeyId}.`
       const query = kind === "outbox"

@@ -590,6 +590,7 @@ const makeService = (db: Database.Database): StorageService => {
     countSealed: attempt(() =>
       op.countSealed.all().map((r) => ({ kind: r.kind, keyId: r.key_id, count: r.n }))
     ),
+    countRecoveryCodeSets: attempt(() => op.countRecoverySets.all().map((r) => ({ keyId: r.key_id, users: r.n }))),
     listSealed: (kind, { after, exceptKeyId, limit }) =>
       attempt(() => {
         const prefix = `v1.${exceptKeyId}.`
@@ -712,6 +713,10 @@ const operatorStatements = (
        UNION ALL
        SELECT 'outbox', ${keyIdOf("sealed")}, count(*) FROM outbox GROUP BY 2
        ORDER BY 1, 2`
+    ),
+    countRecoverySets: q<{ key_id: string; n: number }>(
+      `SELECT key_id, count(*) AS n FROM (SELECT DISTINCT tenant_id, user_id, key_id FROM recovery_codes WHERE used_at IS NULL)
+       GROUP BY key_id ORDER BY key_id`
     ),
     listSealed: {
       "totp-confirmed": totpSealed("confirmed_secret"),
