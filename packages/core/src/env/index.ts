@@ -130,14 +130,18 @@ export const keyFileName = "lagrello.key"
 /** @since 0.0.0 */
 export const minAccessTokenLength = 32
 
-type Env = Readonly<Record<string, string | undefined>>
+/**
+ * The environment variables, as `process.env` holds them.
+ * @since 0.0.0
+ */
+export type Variables = Readonly<Record<string, string | undefined>>
 type Parsed<A> = Either.Either<A, EnvError>
 
 const invalid = (variable: string, problem: string): Parsed<never> =>
   Either.left(new EnvError({ variable, message: `${variable}: ${problem}` }))
 
 /** The variable's value; an empty or blank one counts as unset. */
-const read = (env: Env, name: string): string | undefined => {
+const read = (env: Variables, name: string): string | undefined => {
   const value = env[name]
   return value === undefined || value.trim() === "" ? undefined : value.trim()
 }
@@ -333,7 +337,7 @@ const parseAdapter = (text: string | undefined): Parsed<AdapterName> => {
  * count as unset.
  * @since 0.0.0
  */
-export const parseOperator = (env: Env, cwd: string): Either.Either<OperatorEnvironment, EnvError> =>
+export const parseOperator = (env: Variables, cwd: string): Either.Either<OperatorEnvironment, EnvError> =>
   Either.gen(function*() {
     const database = yield* parseDatabase(read(env, "DATABASE_URL"), cwd)
     const encryptionKey = yield* parseEncryptionKey(read(env, "LAGRELLO_ENCRYPTION_KEY"), database)
@@ -345,7 +349,7 @@ export const parseOperator = (env: Env, cwd: string): Either.Either<OperatorEnvi
  * paths are resolved against `cwd`; empty variables count as unset.
  * @since 0.0.0
  */
-export const parse = (env: Env, cwd: string): Either.Either<Environment, EnvError> =>
+export const parse = (env: Variables, cwd: string): Either.Either<Environment, EnvError> =>
   Either.gen(function*() {
     const port = yield* parsePort(read(env, "PORT"))
     const host = yield* parseHost(read(env, "HOST"))
