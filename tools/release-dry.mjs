@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const root = new URL("..", import.meta.url).pathname
-const published = ["packages/core", "packages/client", "packages/nest"]
+const published = ["packages/core", "packages/client", "packages/nest", "packages/cli"]
 const readJson = (path) => JSON.parse(readFileSync(path, "utf8"))
 
 const workspaceDirs = readJson(join(root, "package.json")).workspaces.flatMap((pattern) =>

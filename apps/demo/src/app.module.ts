@@ -6,8 +6,8 @@ import { LagrelloModule } from "@lagrello/nest"
 import type { DynamicModule } from "@nestjs/common"
 import { Module } from "@nestjs/common"
 import { APP_FILTER } from "@nestjs/core"
+import * as Env from "@lagrello/core/env"
 import type { DemoConfig } from "./config.js"
-import { defaultCallbackUrl } from "./config.js"
 import { DemoExceptionFilter } from "./http/exception.filter.js"
 import { HealthController } from "./http/health.controller.js"
 import { LoginController } from "./http/login.controller.js"
@@ -20,23 +20,13 @@ import { DEMO_CONFIG } from "./tokens.js"
 
 /** The module options from the configuration and the encryption keys (configured or from the key file). */
 export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): LagrelloModuleOptions => ({
-  storage: config.database.kind === "postgres" ? { postgres: config.database.url } : { sqlite: config.database.path },
-  mail:
-    config.mail.kind === "smtp"
-      ? { smtp: { url: config.mail.url, from: config.mail.from } }
-      : { development: true },
-  encryptionKeys,
+  // Storage, mail, keys, the public URL (links in answers are absolute under it) and the demo's
+  // own tenant, as @lagrello/core/env reads them; without LAGRELLO_ACCESS_TOKEN its first start
+  // generates the token, and without LAGRELLO_CALLBACK_URL TenantBootstrap decides whether the
+  // default URL applies.
+  ...Env.lagrelloConfig(config, encryptionKeys),
   // The core's lines in the demo's JSON format.
-  logger: effectLogger,
-  // Links in answers (the token list's paging) are absolute under the demo's address.
-  publicUrl: config.publicUrl,
-  // The demo's own tenant; without LAGRELLO_ACCESS_TOKEN its first start generates the token, and
-  // without LAGRELLO_CALLBACK_URL TenantBootstrap decides whether the default URL applies.
-  bootstrap: {
-    tenantName: config.tenantName,
-    accessToken: config.accessToken,
-    callbackUrl: config.callbackUrl === defaultCallbackUrl(config.publicUrl) ? undefined : config.callbackUrl
-  }
+  logger: effectLogger
 })
 
 @Module({})

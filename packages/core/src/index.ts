@@ -32,6 +32,10 @@ export * as RecoveryCodes from "./operations/RecoveryCodes.js"
 export * as EmailCode from "./operations/EmailCode.js"
 export * as Handoff from "./operations/Handoff.js"
 export { layerPurge, purgeExpired } from "./operations/Purge.js"
+// operator: key rotation, export/import, outbox listing
+export * as KeyRotation from "./operations/KeyRotation.js"
+export * as UserTransfer from "./operations/UserTransfer.js"
+export * as OutboxAdmin from "./operations/OutboxAdmin.js"
 
 export * from "./crypto/index.js"
 export * from "./mail/index.js"

@@ -1,5 +1,5 @@
 /**
- * `npm run docs`: the API reference TypeDoc generates from the TSDoc comments of the three
+ * `npm run docs`: the API reference TypeDoc generates from the TSDoc comments of the four
  * packages (typedoc.json at the root; warnings are errors, e.g. a public type that refers to one
  * left out of the reference).
  */
@@ -21,5 +21,5 @@ it("builds without warnings and documents every published package", async () => 
   const output = stdout + stderr
   expect(status, output).toBe(0)
   const index = readFileSync(join(out, "index.html"), "utf8")
-  for (const name of ["@lagrello/core", "@lagrello/client", "@lagrello/nest"]) expect(index).toContain(name)
+  for (const name of ["@lagrello/core", "@lagrello/client", "@lagrello/nest", "@lagrello/cli"]) expect(index).toContain(name)
 }, 120_000)

@@ -21,36 +21,14 @@ import { decodedBody, startSmtpSink, type SmtpSink } from "../../../apps/demo/te
 import { cleanEnv } from "./support/app.js"
 import { blocksOf, markedBlocks, type MarkedBlock } from "./support/markdown.js"
 import { runCommand } from "./support/run.js"
-import { type PublishedName, workspaceRoot } from "./support/workspace.js"
+import { tarballsIn } from "./support/tarballs.js"
+import { workspaceRoot } from "./support/workspace.js"
 
 const packed = inject("packed")
 const guide = join(workspaceRoot, "docs/guides/nestjs-in-10-minutes.md")
 const blocks = markedBlocks(guide)
 
-/** The `@lagrello/*` packages each one depends on: they are not on the registry, so their tarballs come along. */
-const lagrelloDependencies: Record<PublishedName, ReadonlyArray<PublishedName>> = {
-  "@lagrello/core": [],
-  "@lagrello/client": ["@lagrello/core"],
-  "@lagrello/nest": ["@lagrello/core", "@lagrello/client"]
-}
-
-/**
- * A command line with each `@lagrello/*` package name (with or without a version) replaced by its
- * tarball, and the tarballs of the `@lagrello/*` packages those depend on added when not named.
- */
-const withTarballs = (line: string): string => {
-  const named = new Set<PublishedName>()
-  const replaced = line.replace(/(?<=^|\s)(@lagrello\/(?:core|client|nest))(?:@\S+)?(?=\s|$)/g, (_, name: PublishedName) => {
-    named.add(name)
-    return packed[name].tarball
-  })
-  const missing = [...named].flatMap((n) => lagrelloDependencies[n]).filter((n, i, all) => !named.has(n) && all.indexOf(n) === i)
-  if (missing.length === 0) return replaced
-  // Before a trailing comment, if any.
-  const hash = replaced.search(/\s#/)
-  const extra = missing.map((n) => packed[n].tarball).join(" ")
-  return hash === -1 ? `${replaced} ${extra}` : `${replaced.slice(0, hash)} ${extra}${replaced.slice(hash)}`
-}
+const withTarballs = tarballsIn(packed)
 
 const accessToken = `guide-admin-${"0123456789abcdef".repeat(2)}`
 const encryptionKey = Buffer.alloc(32, 5).toString("base64")

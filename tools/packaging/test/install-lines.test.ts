@@ -11,7 +11,7 @@ import { workspaceRoot } from "./support/workspace.js"
 
 const documents = [
   ...readdirSync(join(workspaceRoot, "docs/guides")).filter((f) => f.endsWith(".md")).map((f) => `docs/guides/${f}`),
-  ...["core", "client", "nest"].map((p) => `packages/${p}/README.md`)
+  ...["core", "client", "nest", "cli"].map((p) => `packages/${p}/README.md`)
 ]
 
 /** The packages of an `npm install` / `npm i` line, with their version ranges ("" when none). */

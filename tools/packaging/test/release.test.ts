@@ -21,7 +21,7 @@ it("versions and packs every published package from the pending changesets, with
   expect(status, stdout + stderr).toBe(0)
   const plan = JSON.parse(stdout.trim().split("\n").at(-1)!) as Plan
   expect(plan.problems).toEqual([])
-  expect(plan.packages.map((p) => p.name).sort()).toEqual(["@lagrello/client", "@lagrello/core", "@lagrello/nest"])
+  expect(plan.packages.map((p) => p.name).sort()).toEqual(["@lagrello/cli", "@lagrello/client", "@lagrello/core", "@lagrello/nest"])
   if (plan.changesets > 0) {
     for (const p of plan.packages) {
       expect(p.version, p.name).not.toBe(p.from)

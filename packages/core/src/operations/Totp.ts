@@ -20,8 +20,12 @@ import { Storage } from "../storage/Storage.js"
 import * as Tenants from "./Tenants.js"
 import * as Users from "./Users.js"
 
-/** Binds a sealed secret to its row: a secret copied to another user fails to open. */
-const secretContext = (tenantId: string, userId: string) => `totp/${tenantId}/${userId}`
+/**
+ * Binds a sealed secret to its row: a secret copied to another user fails to open (key rotation
+ * re-seals under the same associated data).
+ * @since 0.0.0
+ */
+export const secretContext = (tenantId: string, userId: string) => `totp/${tenantId}/${userId}`
 
 const wrongCode = new Unauthorized({ message: "The code is wrong, expired or already used" })
 const notEnabled = new Unauthorized({ message: "TOTP is not enabled for this user" })

@@ -375,6 +375,116 @@ export interface StorageService {
    * adapter's poll interval). Holds no database connection while it waits.
    */
   readonly watchHandoff: (idHash: string) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+
+  // -------------------------------------------------------------------------------------------
+  // operator: key rotation, export/import, outbox listing
+
+  /** Every tenant, oldest first. */
+  readonly listTenants: Effect.Effect<ReadonlyArray<TenantRecord>, Unavailable>
+  /** How many sealed values of each kind name each key id (one row per kind and key id). */
+  readonly countSealed: Effect.Effect<ReadonlyArray<SealedCount>, Unavailable>
+  /**
+   * The users with unused recovery codes, per key id of their keyed hashes (these cannot be
+   * re-sealed: retiring the key ends them).
+   */
+  readonly countRecoveryCodeSets: Effect.Effect<ReadonlyArray<{ readonly keyId: string; readonly users: number }>, Unavailable>
+  /**
+   * Up to `limit` sealed values of `kind` not sealed under `exceptKeyId`, in the order of their
+   * `ref`, after the ref `after` (keyset paging: a value that cannot be re-sealed does not stop
+   * the walk).
+   */
+  readonly listSealed: (
+    kind: SealedKind,
+    options: { readonly exceptKeyId: string; readonly after: SealedRef | undefined; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<SealedValue>, Unavailable>
+  /**
+   * Replaces each value with `next` only while it is still `previous` (compare-and-set: a value a
+   * server changed meanwhile is left as it is), all in one transaction. Answers how many were
+   * replaced.
+   */
+  readonly resealValues: (updates: ReadonlyArray<Reseal>) => Effect.Effect<number, Unavailable>
+  /** Up to `limit` users of a tenant with their TOTP state, by user id, after `after`. */
+  readonly exportUsers: (
+    tenantId: string,
+    after: string | undefined,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<ExportedUser>, Unavailable>
+  /** Writes a user with its TOTP state, in one transaction; false (nothing written) when it exists. */
+  readonly importUser: (tenantId: string, user: ExportedUser) => Effect.Effect<boolean, Unavailable>
+  /** Up to `limit` messages, newest first, only of `status` when given. */
+  readonly listOutboxByStatus: (
+    status: OutboxStatus | undefined,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<OutboxRecord>, Unavailable>
+  /**
+   * Makes failed messages due again at `now` (attempts from 0): those of `ids`, or every failed
+   * one. Only a message whose link has not expired and that no newer message of its user
+   * supersedes. Answers the ids made due.
+   */
+  readonly retryFailedOutbox: (
+    ids: ReadonlyArray<string> | "all",
+    now: number
+  ) => Effect.Effect<ReadonlyArray<string>, Unavailable>
+}
+
+/**
+ * The kinds of values sealed under the encryption keys: users' confirmed and pending TOTP secrets
+ * and queued messages (the keyring's check value is re-sealed by `Keys.resealKeyCheck`).
+ * @since 0.0.0
+ */
+export type SealedKind = "totp-confirmed" | "totp-pending" | "outbox"
+
+/** @since 0.0.0 */
+export const sealedKinds: ReadonlyArray<SealedKind> = ["totp-confirmed", "totp-pending", "outbox"]
+
+/**
+ * The row a sealed value belongs to: a user's (`tenantId`, `userId`) for TOTP secrets, a
+ * message's `id` (with its tenant and user) for the outbox. Ordered by `key`.
+ * @since 0.0.0
+ */
+export interface SealedRef {
+  readonly tenantId: string
+  readonly userId: string
+  /** The outbox message's id; `""` for TOTP secrets. */
+  readonly id: string
+}
+
+/** @since 0.0.0 */
+export interface SealedValue {
+  readonly kind: SealedKind
+  readonly ref: SealedRef
+  readonly sealed: string
+}
+
+/** @since 0.0.0 */
+export interface Reseal {
+  readonly kind: SealedKind
+  readonly ref: SealedRef
+  readonly previous: string
+  readonly next: string
+}
+
+/** @since 0.0.0 */
+export interface SealedCount {
+  readonly kind: SealedKind
+  /** The key id the values name (`""` for values that name none). */
+  readonly keyId: string
+  readonly count: number
+}
+
+/** A user as `users export` writes it: its TOTP secrets stay sealed. @since 0.0.0 */
+export interface ExportedUser {
+  readonly userId: string
+  readonly email: string | undefined
+  readonly createdAt: number
+  readonly totp:
+    | {
+      readonly confirmedSecret: string | undefined
+      readonly pendingSecret: string | undefined
+      readonly pendingSince: number | undefined
+      readonly lastStep: number | undefined
+    }
+    | undefined
 }
 
 /** The keyed hash of a sign-in mail's code and the key it was derived from. @since 0.0.0 */

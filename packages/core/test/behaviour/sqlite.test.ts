@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { layerSqlite } from "../../src/storage/sqlite/index.js"
 import { Storage } from "../../src/storage/Storage.js"
+import { operatorSuite } from "./operator-suite.js"
 import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
@@ -21,3 +22,4 @@ const freshFile = () =>
 
 behaviourSuite("SQLite", freshFile)
 recoverySuite("SQLite", freshFile)
+operatorSuite("SQLite", freshFile)

@@ -8,7 +8,8 @@ export const workspaceRoot = fileURLToPath(new URL("../../../../", import.meta.u
 export const packageDirs = {
   "@lagrello/core": join(workspaceRoot, "packages/core"),
   "@lagrello/client": join(workspaceRoot, "packages/client"),
-  "@lagrello/nest": join(workspaceRoot, "packages/nest")
+  "@lagrello/nest": join(workspaceRoot, "packages/nest"),
+  "@lagrello/cli": join(workspaceRoot, "packages/cli")
 } as const
 
 export type PublishedName = keyof typeof packageDirs

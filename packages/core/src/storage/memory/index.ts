@@ -10,9 +10,15 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, lockoutMillis, maxLockoutLevel } from "../lockout.js"
+import { sealedKeyId } from "../../crypto/Sealer.js"
 import type {
   AccessTokenRecord,
+  ExportedUser,
   OutboxRecord,
+  SealedCount,
+  SealedKind,
+  SealedRef,
+  SealedValue,
   StorageService,
   TenantRecord,
   TotpRecord,
@@ -89,6 +95,8 @@ export const makeMemoryStorage = (): StorageService => {
   let keyCheck: string | undefined
   const recoveryCodes = new Map<string, RecoveryRow>()
   const handoffs = new Map<string, HandoffRow>()
+  // operator: when each user was created (what `users export` writes).
+  const userCreatedAt = new Map<string, number>()
 
   const liveLink = (link: LinkRow | undefined, now: number): link is LinkRow =>
     link !== undefined && link.consumedAt === undefined && !link.revoked && link.expiresAt > now
@@ -184,11 +192,12 @@ export const makeMemoryStorage = (): StorageService => {
         return true
       }),
 
-    insertUser: (tenantId, user) =>
+    insertUser: (tenantId, user, now) =>
       Effect.sync(() => {
         const k = key(tenantId, user.userId)
         if (users.has(k)) return false
         users.set(k, user)
+        userCreatedAt.set(k, now)
         return true
       }),
     getUser: (tenantId, userId) => Effect.sync(() => Option.fromNullable(users.get(key(tenantId, userId)))),
@@ -584,7 +593,156 @@ export const makeMemoryStorage = (): StorageService => {
           ? ({ _tag: "Pending", expiresAt: row.expiresAt } as const)
           : ({ _tag: "Expired" } as const)
       }),
-    watchHandoff: watch.watch
+    watchHandoff: watch.watch,
+
+    // -----------------------------------------------------------------------------------------
+    // operator: key rotation, export/import, outbox listing
+
+    listTenants: Effect.sync(() => [...tenants.values()].sort((a, b) => a.createdAt - b.createdAt)),
+    countSealed: Effect.sync(() => {
+      const counts = new Map<string, SealedCount>()
+      const count = (kind: SealedKind, sealed: string | undefined) => {
+        if (sealed === undefined) return
+        const keyId = sealedKeyId(sealed) ?? ""
+        const k = `${kind}\u0000${keyId}`
+        counts.set(k, { kind, keyId, count: (counts.get(k)?.count ?? 0) + 1 })
+      }
+      for (const row of totp.values()) {
+        count("totp-confirmed", row.confirmedSecret)
+        count("totp-pending", row.pendingSecret)
+      }
+      for (const row of outbox.values()) count("outbox", row.record.sealed)
+      return [...counts.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.keyId.localeCompare(b.keyId))
+    }),
+    countRecoveryCodeSets: Effect.sync(() => {
+      const users = new Map<string, number>()
+      for (const row of recoveryCodes.values()) {
+        if ([...row.codes.values()].some((usedAt) => usedAt === undefined)) users.set(row.keyId, (users.get(row.keyId) ?? 0) + 1)
+      }
+      return [...users.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([keyId, n]) => ({ keyId, users: n }))
+    }),
+    listSealed: (kind, { after, exceptKeyId, limit }) =>
+      Effect.sync(() => {
+        const prefix = `v1.${exceptKeyId}.`
+        const values: Array<SealedValue> = []
+        if (kind === "outbox") {
+          for (const { record } of outbox.values()) {
+            if (!record.sealed.startsWith(prefix)) {
+              values.push({ kind, ref: { tenantId: record.tenantId, userId: record.userId, id: record.id }, sealed: record.sealed })
+            }
+          }
+        } else {
+          for (const [k, row] of totp) {
+            const sealed = kind === "totp-confirmed" ? row.confirmedSecret : row.pendingSecret
+            if (sealed === undefined || sealed.startsWith(prefix)) continue
+            const separator = k.indexOf("\u0000")
+            values.push({ kind, ref: { tenantId: k.slice(0, separator), userId: k.slice(separator + 1), id: "" }, sealed })
+          }
+        }
+        const order = (r: SealedRef) => [r.tenantId, r.userId, r.id] as const
+        const compare = (a: SealedRef, b: SealedRef) => {
+          const [x, y] = [order(a), order(b)]
+          for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1
+          return 0
+        }
+        // The outbox is ordered by message id alone, as in the SQL adapters.
+        const sorted = kind === "outbox"
+          ? values.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0))
+            .filter((v) => after === undefined || v.ref.id > after.id)
+          : values.sort((a, b) => compare(a.ref, b.ref)).filter((v) => after === undefined || compare(v.ref, after) > 0)
+        return sorted.slice(0, limit)
+      }),
+    resealValues: (updates) =>
+      Effect.sync(() => {
+        let replaced = 0
+        for (const u of updates) {
+          if (u.kind === "outbox") {
+            const row = outbox.get(u.ref.id)
+            if (row !== undefined && row.record.sealed === u.previous) {
+              row.record = { ...row.record, sealed: u.next }
+              replaced++
+            }
+            continue
+          }
+          const row = totp.get(key(u.ref.tenantId, u.ref.userId))
+          if (row === undefined) continue
+          if (u.kind === "totp-confirmed" && row.confirmedSecret === u.previous) {
+            row.confirmedSecret = u.next
+            replaced++
+          } else if (u.kind === "totp-pending" && row.pendingSecret === u.previous) {
+            row.pendingSecret = u.next
+            replaced++
+          }
+        }
+        return replaced
+      }),
+    exportUsers: (tenantId, after, limit) =>
+      Effect.sync(() =>
+        [...users.entries()]
+          .filter(([k]) => k.startsWith(`${tenantId}\u0000`))
+          .map(([k, u]): ExportedUser => {
+            const row = totp.get(k)
+            return {
+              userId: u.userId,
+              email: u.email,
+              createdAt: userCreatedAt.get(k) ?? 0,
+              totp: row === undefined
+                ? undefined
+                : {
+                  confirmedSecret: row.confirmedSecret,
+                  pendingSecret: row.pendingSecret,
+                  pendingSince: row.pendingSince,
+                  lastStep: row.lastStep
+                }
+            }
+          })
+          .filter((u) => after === undefined || u.userId > after)
+          .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
+          .slice(0, limit)
+      ),
+    importUser: (tenantId, u) =>
+      Effect.sync(() => {
+        const k = key(tenantId, u.userId)
+        if (users.has(k)) return false
+        users.set(k, { userId: u.userId, email: u.email })
+        userCreatedAt.set(k, u.createdAt)
+        if (u.totp !== undefined) {
+          totp.set(k, {
+            confirmedSecret: u.totp.confirmedSecret,
+            pendingSecret: u.totp.pendingSecret,
+            pendingSince: u.totp.pendingSince,
+            lastStep: u.totp.lastStep,
+            failures: 0,
+            lastFailureAt: undefined,
+            lockouts: 0,
+            lockedUntil: undefined
+          })
+        }
+        return true
+      }),
+    listOutboxByStatus: (status, limit) =>
+      Effect.sync(() =>
+        [...outbox.values()]
+          .filter((row) => status === undefined || row.record.status === status)
+          .sort((a, b) => b.record.createdAt - a.record.createdAt || b.seq - a.seq)
+          .slice(0, limit)
+          .map((row) => row.record)
+      ),
+    retryFailedOutbox: (ids, now) =>
+      Effect.sync(() => {
+        const retried: Array<string> = []
+        for (const row of outbox.values()) {
+          const r = row.record
+          if (r.status !== "failed" || r.expiresAt <= now || (ids !== "all" && !ids.includes(r.id))) continue
+          const newer = [...outbox.values()].some((o) =>
+            o.record.tenantId === r.tenantId && o.record.userId === r.userId && o.seq > row.seq
+          )
+          if (newer) continue
+          row.record = { ...r, status: "pending", attempts: 0, nextAttemptAt: now, leaseUntil: 0, lastError: undefined }
+          retried.push(r.id)
+        }
+        return retried
+      })
   }
 }
 

@@ -30,7 +30,7 @@ import * as Pg from "pg"
 import { Unavailable } from "../../domain/errors.js"
 import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, maxLockoutLevel } from "../lockout.js"
-import type { HandoffRead, OutboxRecord, StorageService } from "../Storage.js"
+import type { ExportedUser, HandoffRead, OutboxRecord, SealedKind, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
 import type { PgStorageOptions } from "./options.js"
@@ -828,9 +828,156 @@ const makeService = (sql: SqlClient): StorageService => {
             : ({ _tag: "Expired" } as const)
         }) satisfies Effect.Effect<HandoffRead, SqlError>
       ),
-    watchHandoff: watch.watch
+    watchHandoff: watch.watch,
+
+    // -----------------------------------------------------------------------------------------
+    // operator: key rotation, export/import, outbox listing
+
+    listTenants: guard(
+      Effect.map(sql<TenantRow>`SELECT * FROM tenants ORDER BY created_at, tenant_id`, (rows) => rows.map(tenant))
+    ),
+    countSealed: guard(
+      Effect.map(
+        sql<{ kind: SealedKind; key_id: string; n: number }>`
+          SELECT 'totp-confirmed' AS kind, ${sql.literal(keyIdOf("confirmed_secret"))} AS key_id, count(*)::int AS n
+            FROM user_totp WHERE confirmed_secret IS NOT NULL GROUP BY 2
+          UNION ALL
+          SELECT 'totp-pending', ${sql.literal(keyIdOf("pending_secret"))}, count(*)::int
+            FROM user_totp WHERE pending_secret IS NOT NULL GROUP BY 2
+          UNION ALL
+          SELECT 'outbox', ${sql.literal(keyIdOf("sealed"))}, count(*)::int FROM outbox GROUP BY 2
+          ORDER BY 1, 2`,
+        (rows) => rows.map((r) => ({ kind: r.kind, keyId: r.key_id, count: Number(r.n) }))
+      )
+    ),
+    countRecoveryCodeSets: guard(
+      Effect.map(
+        sql<{ key_id: string; n: number }>`SELECT key_id, count(DISTINCT (tenant_id, user_id))::int AS n FROM recovery_codes
+          WHERE used_at IS NULL GROUP BY key_id ORDER BY key_id`,
+        (rows) => rows.map((r) => ({ keyId: r.key_id, users: Number(r.n) }))
+      )
+    ),
+    listSealed: (kind, { after, exceptKeyId, limit }) => {
+      const prefix = `v1.${exceptKeyId}.`
+      const query = kind === "outbox"
+        ? sql<SealedRow>`SELECT tenant_id, user_id, id, sealed FROM outbox
+            WHERE left(sealed, ${prefix.length}::int) <> ${prefix}
+              AND (${after === undefined} OR id > ${after?.id ?? ""})
+            ORDER BY id LIMIT ${limit}`
+        : sql<SealedRow>`SELECT tenant_id, user_id, '' AS id, ${sql(totpColumn(kind))} AS sealed FROM user_totp
+            WHERE ${sql(totpColumn(kind))} IS NOT NULL AND left(${sql(totpColumn(kind))}, ${prefix.length}::int) <> ${prefix}
+              AND (${after === undefined} OR (tenant_id, user_id) > (${after?.tenantId ?? ""}, ${after?.userId ?? ""}))
+            ORDER BY tenant_id, user_id LIMIT ${limit}`
+      return guard(
+        Effect.map(query, (rows) =>
+          rows.map((r) => ({ kind, ref: { tenantId: r.tenant_id, userId: r.user_id, id: r.id }, sealed: r.sealed })))
+      )
+    },
+    resealValues: (updates) =>
+      transaction(
+        Effect.gen(function*() {
+          let replaced = 0
+          for (const u of updates) {
+            const rows = u.kind === "outbox"
+              ? yield* sql`UPDATE outbox SET sealed = ${u.next} WHERE id = ${u.ref.id} AND sealed = ${u.previous} RETURNING id`
+              : yield* sql`UPDATE user_totp SET ${sql(totpColumn(u.kind))} = ${u.next}
+                  WHERE tenant_id = ${u.ref.tenantId} AND user_id = ${u.ref.userId}
+                    AND ${sql(totpColumn(u.kind))} = ${u.previous}
+                  RETURNING user_id`
+            replaced += rows.length
+          }
+          return replaced
+        })
+      ),
+    exportUsers: (tenantId, after, limit) =>
+      guard(
+        Effect.map(
+          sql<ExportRow>`SELECT u.user_id, u.email, u.created_at, t.user_id IS NOT NULL AS has_totp,
+                t.confirmed_secret, t.pending_secret, t.pending_since, t.last_step
+              FROM users u LEFT JOIN user_totp t ON t.tenant_id = u.tenant_id AND t.user_id = u.user_id
+              WHERE u.tenant_id = ${tenantId} AND (${after === undefined} OR u.user_id > ${after ?? ""})
+              ORDER BY u.user_id LIMIT ${limit}`,
+          (rows) => rows.map(exported)
+        )
+      ),
+    importUser: (tenantId, u) =>
+      transaction(
+        Effect.gen(function*() {
+          const inserted = yield* sql`INSERT INTO users (tenant_id, user_id, email, created_at)
+            VALUES (${tenantId}, ${u.userId}, ${u.email ?? null}, ${u.createdAt}) ON CONFLICT DO NOTHING RETURNING user_id`
+          if (inserted.length !== 1) return false
+          if (u.totp !== undefined) {
+            yield* sql`INSERT INTO user_totp (tenant_id, user_id, confirmed_secret, pending_secret, pending_since, last_step)
+              VALUES (${tenantId}, ${u.userId}, ${u.totp.confirmedSecret ?? null}, ${u.totp.pendingSecret ?? null},
+                      ${u.totp.pendingSince ?? null}, ${u.totp.lastStep ?? null})`
+          }
+          return true
+        })
+      ),
+    listOutboxByStatus: (status, limit) =>
+      guard(
+        Effect.map(
+          sql<OutboxRow>`SELECT * FROM outbox WHERE (${status === undefined} OR status = ${status ?? ""})
+            ORDER BY created_at DESC, seq DESC LIMIT ${limit}`,
+          (rows) => rows.map(outbox)
+        )
+      ),
+    retryFailedOutbox: (ids, now) =>
+      guard(
+        Effect.map(
+          sql<{ id: string }>`UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ${now}, lease_until = 0,
+                last_error = NULL
+              WHERE status = 'failed' AND expires_at > ${now}
+                AND (${ids === "all"} OR id = ANY(${ids === "all" ? [] : ids}::text[]))
+                AND NOT EXISTS (SELECT 1 FROM outbox newer
+                                WHERE newer.tenant_id = outbox.tenant_id AND newer.user_id = outbox.user_id
+                                  AND newer.seq > outbox.seq)
+              RETURNING id`,
+          (rows) => rows.map((r) => r.id)
+        )
+      )
   }
 }
+
+// operator: key rotation, export/import, outbox listing
+
+/** The key id a sealed column names (`v1.<keyId>.<iv>.<data>`), or `''`. */
+const keyIdOf = (column: "confirmed_secret" | "pending_secret" | "sealed") =>
+  `CASE WHEN split_part(${column}, '.', 1) = 'v1' THEN split_part(${column}, '.', 2) ELSE '' END`
+
+const totpColumn = (kind: SealedKind) => (kind === "totp-pending" ? "pending_secret" : "confirmed_secret")
+
+interface SealedRow {
+  tenant_id: string
+  user_id: string
+  id: string
+  sealed: string
+}
+
+interface ExportRow {
+  user_id: string
+  email: string | null
+  created_at: number
+  has_totp: boolean
+  confirmed_secret: string | null
+  pending_secret: string | null
+  pending_since: number | null
+  last_step: number | null
+}
+
+const exported = (r: ExportRow): ExportedUser => ({
+  userId: r.user_id,
+  email: r.email ?? undefined,
+  createdAt: Number(r.created_at),
+  totp: r.has_totp
+    ? {
+      confirmedSecret: r.confirmed_secret ?? undefined,
+      pendingSecret: r.pending_secret ?? undefined,
+      pendingSince: r.pending_since === null ? undefined : Number(r.pending_since),
+      lastStep: r.last_step === null ? undefined : Number(r.last_step)
+    }
+    : undefined
+})
 
 // ---------------------------------------------------------------------------------------------
 // Constructors.

@@ -19,7 +19,7 @@ import { dirname } from "node:path"
 import { Unavailable } from "../../domain/errors.js"
 import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, maxLockoutLevel } from "../lockout.js"
-import type { HandoffRead, StorageService } from "../Storage.js"
+import type { ExportedUser, HandoffRead, SealedKind, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
 import { outbox, tenant, token, totp, user } from "../rows.js"
@@ -348,6 +348,9 @@ const makeService = (db: Database.Database): StorageService => {
     attempt(() => new Set(pendingHandoffs.all(JSON.stringify(ids)).map((r) => r.id_hash)))
   )
 
+  // operator: key rotation, export/import, outbox listing
+  const op = operatorStatements(q)
+
   return {
     insertTenant: (t) => write(() => insertTenant.run(t.tenantId, t.name, t.callbackUrl, t.createdAt).changes === 1),
     getTenant: (tenantId) => attempt(() => Option.map(Option.fromNullable(selectTenant.get(tenantId)), tenant)),
@@ -578,7 +581,185 @@ const makeService = (db: Database.Database): StorageService => {
           row.status === "pending" && row.live === 1 ? { _tag: "Pending", expiresAt: row.expires_at } : { _tag: "Expired" }
         )
       }),
-    watchHandoff: watch.watch
+    watchHandoff: watch.watch,
+
+    // -----------------------------------------------------------------------------------------
+    // operator: key rotation, export/import, outbox listing
+
+    listTenants: attempt(() => op.listTenants.all().map(tenant)),
+    countSealed: attempt(() =>
+      op.countSealed.all().map((r) => ({ kind: r.kind, keyId: r.key_id, count: r.n }))
+    ),
+    countRecoveryCodeSets: attempt(() => op.countRecoverySets.all().map((r) => ({ keyId: r.key_id, users: r.n }))),
+    listSealed: (kind, { after, exceptKeyId, limit }) =>
+      attempt(() => {
+        const prefix = `v1.${exceptKeyId}.`
+        const params = {
+          prefix,
+          length: prefix.length,
+          first: after === undefined ? 1 : 0,
+          tenantId: after?.tenantId ?? "",
+          userId: after?.userId ?? "",
+          id: after?.id ?? "",
+          limit
+        }
+        return op.listSealed[kind].all(params).map((r) => ({
+          kind,
+          ref: { tenantId: r.tenant_id, userId: r.user_id, id: r.id },
+          sealed: r.sealed
+        }))
+      }),
+    resealValues: (updates) =>
+      write(() =>
+        updates.reduce(
+          (n, u) =>
+            n +
+            (u.kind === "outbox"
+              ? op.resealOutbox.run(u.next, u.ref.id, u.previous)
+              : (u.kind === "totp-confirmed" ? op.resealConfirmed : op.resealPending).run(
+                u.next,
+                u.ref.tenantId,
+                u.ref.userId,
+                u.previous
+              )).changes,
+          0
+        )
+      ),
+    exportUsers: (tenantId, after, limit) =>
+      attempt(() => op.exportUsers.all(tenantId, after === undefined ? 1 : 0, after ?? "", limit).map(exported)),
+    importUser: (tenantId, u) =>
+      write(() => {
+        if (op.importUser.run(tenantId, u.userId, u.email ?? null, u.createdAt).changes !== 1) return false
+        if (u.totp !== undefined) {
+          op.importTotp.run(
+            tenantId,
+            u.userId,
+            u.totp.confirmedSecret ?? null,
+            u.totp.pendingSecret ?? null,
+            u.totp.pendingSince ?? null,
+            u.totp.lastStep ?? null
+          )
+        }
+        return true
+      }),
+    listOutboxByStatus: (status, limit) =>
+      attempt(() => op.listOutbox.all(status ?? null, status ?? null, limit).map(outbox)),
+    retryFailedOutbox: (ids, now) =>
+      write(() =>
+        op.retryFailed
+          .all({ now, all: ids === "all" ? 1 : 0, ids: JSON.stringify(ids === "all" ? [] : ids) })
+          .map((r) => r.id)
+      )
+  }
+}
+
+// operator: key rotation, export/import, outbox listing
+
+/** The key id a sealed column names (`v1.<keyId>.<iv>.<data>`), or `''`. */
+const keyIdOf = (column: string) =>
+  `CASE WHEN substr(${column}, 1, 3) = 'v1.' AND instr(substr(${column}, 4), '.') > 1
+     THEN substr(${column}, 4, instr(substr(${column}, 4), '.') - 1) ELSE '' END`
+
+interface SealedRow {
+  tenant_id: string
+  user_id: string
+  id: string
+  sealed: string
+}
+
+interface ExportRow {
+  user_id: string
+  email: string | null
+  created_at: number
+  has_totp: number
+  confirmed_secret: string | null
+  pending_secret: string | null
+  pending_since: number | null
+  last_step: number | null
+}
+
+const exported = (r: ExportRow): ExportedUser => ({
+  userId: r.user_id,
+  email: r.email ?? undefined,
+  createdAt: r.created_at,
+  totp: r.has_totp === 1
+    ? {
+      confirmedSecret: r.confirmed_secret ?? undefined,
+      pendingSecret: r.pending_secret ?? undefined,
+      pendingSince: r.pending_since ?? undefined,
+      lastStep: r.last_step ?? undefined
+    }
+    : undefined
+})
+
+const operatorStatements = (
+  q: <R = unknown>(sql: string) => Database.Statement<Array<unknown>, R>
+) => {
+  const totpSealed = (column: string) =>
+    q<SealedRow>(
+      `SELECT tenant_id, user_id, '' AS id, ${column} AS sealed FROM user_totp
+       WHERE ${column} IS NOT NULL AND substr(${column}, 1, @length) <> @prefix
+         AND (@first = 1 OR (tenant_id, user_id) > (@tenantId, @userId))
+       ORDER BY tenant_id, user_id LIMIT @limit`
+    )
+  return {
+    listTenants: q<TenantRow>("SELECT * FROM tenants ORDER BY created_at, tenant_id"),
+    countSealed: q<{ kind: SealedKind; key_id: string; n: number }>(
+      `SELECT 'totp-confirmed' AS kind, ${keyIdOf("confirmed_secret")} AS key_id, count(*) AS n
+         FROM user_totp WHERE confirmed_secret IS NOT NULL GROUP BY 2
+       UNION ALL
+       SELECT 'totp-pending', ${keyIdOf("pending_secret")}, count(*)
+         FROM user_totp WHERE pending_secret IS NOT NULL GROUP BY 2
+       UNION ALL
+       SELECT 'outbox', ${keyIdOf("sealed")}, count(*) FROM outbox GROUP BY 2
+       ORDER BY 1, 2`
+    ),
+    countRecoverySets: q<{ key_id: string; n: number }>(
+      `SELECT key_id, count(*) AS n FROM (SELECT DISTINCT tenant_id, user_id, key_id FROM recovery_codes WHERE used_at IS NULL)
+       GROUP BY key_id ORDER BY key_id`
+    ),
+    listSealed: {
+      "totp-confirmed": totpSealed("confirmed_secret"),
+      "totp-pending": totpSealed("pending_secret"),
+      outbox: q<SealedRow>(
+        `SELECT tenant_id, user_id, id, sealed FROM outbox
+         WHERE substr(sealed, 1, @length) <> @prefix AND (@first = 1 OR id > @id)
+         ORDER BY id LIMIT @limit`
+      )
+    } satisfies Record<SealedKind, unknown>,
+    resealConfirmed: q(
+      "UPDATE user_totp SET confirmed_secret = ? WHERE tenant_id = ? AND user_id = ? AND confirmed_secret = ?"
+    ),
+    resealPending: q(
+      "UPDATE user_totp SET pending_secret = ? WHERE tenant_id = ? AND user_id = ? AND pending_secret = ?"
+    ),
+    resealOutbox: q("UPDATE outbox SET sealed = ? WHERE id = ? AND sealed = ?"),
+    exportUsers: q<ExportRow>(
+      `SELECT u.user_id, u.email, u.created_at, t.user_id IS NOT NULL AS has_totp,
+              t.confirmed_secret, t.pending_secret, t.pending_since, t.last_step
+       FROM users u LEFT JOIN user_totp t ON t.tenant_id = u.tenant_id AND t.user_id = u.user_id
+       WHERE u.tenant_id = ? AND (? = 1 OR u.user_id > ?)
+       ORDER BY u.user_id LIMIT ?`
+    ),
+    importUser: q(
+      "INSERT INTO users (tenant_id, user_id, email, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    ),
+    importTotp: q(
+      `INSERT INTO user_totp (tenant_id, user_id, confirmed_secret, pending_secret, pending_since, last_step)
+       VALUES (?, ?, ?, ?, ?, ?)`
+    ),
+    listOutbox: q<OutboxRow>(
+      "SELECT * FROM outbox WHERE (? IS NULL OR status = ?) ORDER BY created_at DESC, seq DESC LIMIT ?"
+    ),
+    retryFailed: q<{ id: string }>(
+      `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = @now, lease_until = 0, last_error = NULL
+       WHERE status = 'failed' AND expires_at > @now
+         AND (@all = 1 OR id IN (SELECT value FROM json_each(@ids)))
+         AND NOT EXISTS (SELECT 1 FROM outbox newer
+                         WHERE newer.tenant_id = outbox.tenant_id AND newer.user_id = outbox.user_id
+                           AND newer.seq > outbox.seq)
+       RETURNING id`
+    )
   }
 }
 
