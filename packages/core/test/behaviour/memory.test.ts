@@ -1,6 +1,8 @@
 import { layerMemory } from "../../src/storage/memory/index.js"
+import { eventsSuite } from "./events-suite.js"
 import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
 behaviourSuite("memory", () => layerMemory)
 recoverySuite("memory", () => layerMemory)
+eventsSuite("memory", () => layerMemory)

@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { makePgStorage } from "../../src/storage/pg/index.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { describePostgres } from "../support/postgres.js"
+import { eventsSuite } from "./events-suite.js"
 import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
@@ -16,4 +17,5 @@ describePostgres("PostgreSQL storage", (db) => {
 
   behaviourSuite("PostgreSQL", fresh)
   recoverySuite("PostgreSQL", fresh)
+  eventsSuite("PostgreSQL", fresh)
 })

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { layerSqlite } from "../../src/storage/sqlite/index.js"
 import { Storage } from "../../src/storage/Storage.js"
+import { eventsSuite } from "./events-suite.js"
 import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
@@ -21,3 +22,4 @@ const freshFile = () =>
 
 behaviourSuite("SQLite", freshFile)
 recoverySuite("SQLite", freshFile)
+eventsSuite("SQLite", freshFile)
