@@ -54,6 +54,11 @@ export interface PolicySettings {
    * Default 30 days.
    */
   readonly eventRetention: Duration.Duration
+  /**
+   * Whether webhooks may point at loopback, private and link-local addresses (SPEC 6.3). Default
+   * false: such URLs are refused at creation and at every delivery.
+   */
+  readonly webhookAllowPrivate: boolean
 }
 
 /** @since 0.0.0 */
@@ -69,7 +74,8 @@ export const defaultPolicies: PolicySettings = {
   recoveryCodeCount: 10,
   emailCodeLength: 6,
   emailCodeFailureLimit: 5,
-  eventRetention: Duration.days(30)
+  eventRetention: Duration.days(30),
+  webhookAllowPrivate: false
 }
 
 /**

@@ -8,46 +8,9 @@
 import { randomBytes } from "node:crypto"
 import type { ClaimedDelivery, WebhookAttemptRecord, WebhookDeliveryRecord, WebhookDeliveryStatus, WebhookRecord } from "./Storage.js"
 
-/**
- * Every event type, in the order of SPEC 6.1.
- * @since 0.0.0
- */
-export const eventTypes = [
-  "user.created",
-  "user.updated",
-  "user.deleted",
-  "magic_link.sent",
-  "magic_link.verified",
-  "magic_link.rejected",
-  "email_code.rejected",
-  "totp.enrolled",
-  "totp.confirmed",
-  "totp.disabled",
-  "totp.verified",
-  "totp.rejected",
-  "totp.locked",
-  "recovery_codes.generated",
-  "recovery_code.used",
-  "recovery_code.rejected",
-  "handoff.approved",
-  "handoff.denied",
-  "token.created",
-  "token.revoked",
-  "tenant.updated",
-  "mail.delivered",
-  "mail.failed",
-  "mail.dropped",
-  "webhook.disabled"
-] as const
-
-/** @since 0.0.0 */
-export type EventType = (typeof eventTypes)[number]
-
-/**
- * What an event says beyond its type and user: never a token, code, secret or e-mail address.
- * @since 0.0.0
- */
-export type EventData = Readonly<Record<string, string | number | boolean>>
+export type { EventData, EventType } from "../domain/events.js"
+export { eventTypes } from "../domain/events.js"
+import type { EventData, EventType } from "../domain/events.js"
 
 /**
  * An event to write with a change: the adapter gives it its id in the write.
