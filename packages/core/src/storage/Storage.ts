@@ -14,7 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Context from "effect/Context"
 import type { Unavailable } from "../domain/errors.js"
 import type { Permission } from "../domain/permissions.js"
-import type { EventPage, EventQuery, EventsOf, NewEvent } from "./events.js"
+import type { EventLogPage, EventQuery, EventsOf, NewEvent } from "./events.js"
 
 /** @since 0.0.0 */
 export interface TenantRecord {
@@ -413,7 +413,7 @@ export interface StorageService {
    * every event once, also while other replicas commit concurrently (an event becomes visible to
    * readers only once no event can still commit before it).
    */
-  readonly listEvents: (query: EventQuery) => Effect.Effect<EventPage, Unavailable>
+  readonly listEvents: (query: EventQuery) => Effect.Effect<EventLogPage, Unavailable>
   /** Deletes events that occurred before `before`, and delivery logs created before `deliveriesBefore`. */
   readonly purgeEvents: (before: number, deliveriesBefore: number) => Effect.Effect<number, Unavailable>
 

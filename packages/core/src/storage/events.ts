@@ -86,7 +86,7 @@ export interface EventQuery {
 }
 
 /** A page of the event log and the position to read on from. @since 0.0.0 */
-export interface EventPage {
+export interface EventLogPage {
   readonly events: ReadonlyArray<EventRecord>
   readonly next: EventCursor
 }

@@ -3,6 +3,7 @@ import { makePgStorage } from "../../src/storage/pg/index.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { describePostgres } from "../support/postgres.js"
 import { eventsSuite } from "./events-suite.js"
+import { webhooksSuite } from "./webhooks-suite.js"
 import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
@@ -18,4 +19,5 @@ describePostgres("PostgreSQL storage", (db) => {
   behaviourSuite("PostgreSQL", fresh)
   recoverySuite("PostgreSQL", fresh)
   eventsSuite("PostgreSQL", fresh)
+  webhooksSuite("PostgreSQL", fresh)
 })
