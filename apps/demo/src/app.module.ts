@@ -6,6 +6,7 @@ import { LagrelloModule } from "@lagrello/nest"
 import type { DynamicModule } from "@nestjs/common"
 import { Module } from "@nestjs/common"
 import { APP_FILTER } from "@nestjs/core"
+import * as Duration from "effect/Duration"
 import type { DemoConfig } from "./config.js"
 import { defaultCallbackUrl } from "./config.js"
 import { DemoExceptionFilter } from "./http/exception.filter.js"
@@ -26,6 +27,10 @@ export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): Lag
       ? { smtp: { url: config.mail.url, from: config.mail.from } }
       : { development: true },
   encryptionKeys,
+  policies: {
+    webhookAllowPrivate: config.webhookAllowPrivate,
+    eventRetention: Duration.days(config.eventRetentionDays)
+  },
   // The core's lines in the demo's JSON format.
   logger: effectLogger,
   // Links in answers (the token list's paging) are absolute under the demo's address.

@@ -50,6 +50,10 @@ export interface DemoConfig {
    * says so explicitly (`0` turns it off on loopback too).
    */
   readonly devMailbox: { readonly served: boolean; readonly why: string }
+  /** `LAGRELLO_WEBHOOK_ALLOW_PRIVATE=1`: webhooks may point at loopback, private and link-local addresses. */
+  readonly webhookAllowPrivate: boolean
+  /** `LAGRELLO_EVENT_RETENTION_DAYS`: how long events and webhook delivery logs are kept (default 30). */
+  readonly eventRetentionDays: number
 }
 
 /** A configuration that cannot be used: the variable, and one line saying what is wrong with it. */
@@ -259,6 +263,19 @@ const parseDevMailbox = (text: string | undefined, mail: Mail, host: string): De
     : { served: false, why: "HOST is not a loopback address; LAGRELLO_DEV_MAILBOX=1 serves it anyway" }
 }
 
+const parseAllowPrivate = (text: string | undefined): boolean => {
+  if (text === undefined || text === "0") return false
+  if (text === "1") return true
+  return invalid("LAGRELLO_WEBHOOK_ALLOW_PRIVATE", "must be 1 (webhooks may use private addresses) or 0")
+}
+
+const parseRetentionDays = (text: string | undefined): number => {
+  if (text === undefined) return 30
+  const days = /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN
+  if (!(days >= 1 && days <= 36_500)) return invalid("LAGRELLO_EVENT_RETENTION_DAYS", "must be a whole number of days between 1 and 36500")
+  return days
+}
+
 const parseAdapter = (text: string | undefined): AdapterName => {
   if (text === undefined) return defaults.adapter
   const name = text.toLowerCase()
@@ -283,9 +300,25 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, cw
     const encryptionKey = parseEncryptionKey(read(env, "LAGRELLO_ENCRYPTION_KEY"), database)
     const adapter = parseAdapter(read(env, "LAGRELLO_ADAPTER"))
     const devMailbox = parseDevMailbox(read(env, "LAGRELLO_DEV_MAILBOX"), mail, host)
+    const webhookAllowPrivate = parseAllowPrivate(read(env, "LAGRELLO_WEBHOOK_ALLOW_PRIVATE"))
+    const eventRetentionDays = parseRetentionDays(read(env, "LAGRELLO_EVENT_RETENTION_DAYS"))
     return {
       ok: true,
-      config: { port, host, database, mail, tenantName, accessToken, callbackUrl, publicUrl, encryptionKey, adapter, devMailbox }
+      config: {
+        port,
+        host,
+        database,
+        mail,
+        tenantName,
+        accessToken,
+        callbackUrl,
+        publicUrl,
+        encryptionKey,
+        adapter,
+        devMailbox,
+        webhookAllowPrivate,
+        eventRetentionDays
+      }
     }
   } catch (error) {
     if (error instanceof Invalid) return { ok: false, error: error.error }
