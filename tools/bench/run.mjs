@@ -344,7 +344,7 @@ const webhookRate = async (n = Number(process.env.BENCH_WEBHOOKS ?? 5000)) => {
   await call("POST", "/v1/webhooks", { url: `http://127.0.0.1:${sinkPort}/hooks`, events: ["user.created"] })
   const users = Array.from({ length: n }, (_, i) => `w${i}`)
   const firstAt = performance.now()
-  await pool(users, 16, (u) => call("POST", "/v1/users", { userId: u }))
+  await pool(users, 64, (u) => call("POST", "/v1/users", { userId: u }))
   const queuedAt = performance.now()
   const receivedWhenQueued = received
   const cpuWhenQueued = cpuMs(server.pid)
