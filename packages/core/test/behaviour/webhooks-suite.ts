@@ -16,6 +16,7 @@ import * as Events from "../../src/operations/Events.js"
 import { purgeExpired } from "../../src/operations/Purge.js"
 import * as Users from "../../src/operations/Users.js"
 import * as Webhooks from "../../src/operations/Webhooks.js"
+import { sign } from "../../src/webhooks/signature.js"
 import { deliverWebhooksDue, retryDelayMillis } from "../../src/webhooks/WebhookWorker.js"
 import { services, setupTenant, type StorageLayer } from "./harness.js"
 
@@ -145,17 +146,12 @@ export const webhooksSuite = (name: string, makeStorage: () => StorageLayer) =>
         yield* Users.create(tenantId, { userId: "bob" })
         yield* deliverWebhooksDue()
         const after = r.received[1]!
-        expect(String(after.headers["webhook-signature"]).split(" ")).toHaveLength(1)
-        expect(() => verifyWith(hook.secret, after)).toThrow()
-        const alt = new Webhook(rotated.secret)
-        expect(() => alt.verify(after.body, { ...after.headers } as Record<string, string>)).toThrow()
-        expect(() =>
-          new Webhook(rotated.secret).verify(after.body, {
-            "webhook-id": String(after.headers["webhook-id"]),
-            "webhook-timestamp": String(Number(after.headers["webhook-timestamp"]) + 1),
-            "webhook-signature": String(after.headers["webhook-signature"])
-          })
-        ).toThrow()
+        // 24 hours ahead of the machine's clock, so standardwebhooks would refuse its timestamp:
+        // compared with the signatures computed here instead (the form was verified above).
+        const id = String(after.headers["webhook-id"])
+        const timestamp = Number(after.headers["webhook-timestamp"])
+        expect(after.headers["webhook-signature"]).toBe(sign(rotated.secret, id, timestamp, after.body))
+        expect(String(after.headers["webhook-signature"])).not.toContain(sign(hook.secret, id, timestamp, after.body).slice(3))
       }))
 
     test("an endpoint failing every attempt for 24 hours is disabled; a manual retry enables it again", () =>

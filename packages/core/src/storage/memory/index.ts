@@ -677,7 +677,8 @@ export const makeMemoryStorage = (): StorageService => {
       Effect.sync(() => {
         const kept = eventLog.filter((e) => e.occurredAt >= before)
         let n = eventLog.length - kept.length
-        eventLog.splice(0, eventLog.length, ...kept)
+        eventLog.length = 0
+        for (const e of kept) eventLog.push(e)
         for (const [k, row] of deliveries) {
           if (row.status !== "pending" && row.createdAt < deliveriesBefore) {
             deliveries.delete(k)
