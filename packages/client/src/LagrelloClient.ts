@@ -239,7 +239,7 @@ export interface LagrelloClientService {
      * (retried: reading changes nothing). Keep `next`: reading on from it misses no event and
      * repeats none.
      */
-    readonly list: (params?: EventListParams) => Effect.Effect<EventPage, CallError<"events", "list">>
+    readonly list: (params?: EventListOptions) => Effect.Effect<EventPage, CallError<"events", "list">>
   }
   readonly webhooks: {
     /** Adds an endpoint; its `secret` (`whsec_...`) is shown this once. */
@@ -255,6 +255,17 @@ export interface LagrelloClientService {
     /** Sends a delivery again now (and enables an endpoint disabled for its failures). */
     readonly retry: (id: string, deliveryId: string) => Effect.Effect<void, CallError<"webhooks", "retryDelivery">>
   }
+}
+
+/**
+ * The query of `events.list`: `after` (the previous page's `next`; undefined reads from the
+ * oldest event kept), `limit` (1-1000, default 100), `type` (one event type).
+ * @since 0.0.0
+ */
+export interface EventListOptions {
+  readonly after?: string | undefined
+  readonly limit?: number | undefined
+  readonly type?: EventListParams["type"] | undefined
 }
 
 /**
@@ -594,7 +605,13 @@ export const make = (config: LagrelloClientConfig): Effect.Effect<LagrelloClient
       },
 
       events: {
-        list: (params = {}) => read(api.events.list({ urlParams: params }))
+        list: (params = {}) => {
+          const urlParams: { after?: string; limit?: number; type?: NonNullable<EventListParams["type"]> } = {}
+          if (params.after !== undefined) urlParams.after = params.after
+          if (params.limit !== undefined) urlParams.limit = params.limit
+          if (params.type !== undefined) urlParams.type = params.type
+          return read(api.events.list({ urlParams }))
+        }
       },
       webhooks: {
         create: (webhook) => once(api.webhooks.create({ payload: webhook })),

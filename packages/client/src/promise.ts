@@ -20,7 +20,6 @@ import type {
   CreateTokenRequest,
   CreateUserRequest,
   CreateWebhookRequest,
-  EventListParams,
   EventPage,
   Handoff,
   HandoffChoices,
@@ -47,7 +46,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import type { LagrelloApiError } from "./errors.js"
 import { LagrelloError, LagrelloTransportError } from "./errors.js"
-import type { LagrelloClientConfig, LagrelloClientService } from "./LagrelloClient.js"
+import type { EventListOptions, LagrelloClientConfig, LagrelloClientService } from "./LagrelloClient.js"
 import { LagrelloClient, layerFetch, validateConfig } from "./LagrelloClient.js"
 
 /**
@@ -133,7 +132,7 @@ export interface LagrelloPromiseClient {
   // Beyond v1 (SPEC 6): the event log and webhooks (ADMIN).
   readonly events: {
     /** A page of events after `after` (the previous page's `next`), oldest first. */
-    list(params?: EventListParams, options?: CallOptions): Promise<EventPage>
+    list(params?: EventListOptions, options?: CallOptions): Promise<EventPage>
   }
   readonly webhooks: {
     /** Adds an endpoint; its `secret` (`whsec_...`) is shown this once. */
