@@ -5,7 +5,7 @@
  * attempt; rotation, auto-disable, manual retry, the refusal of private addresses, retention.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Either, type Layer, TestClock } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Fiber, Layer, Scope, TestClock } from "effect"
 import { Sealer } from "../../src/crypto/Sealer.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { createServer, type IncomingHttpHeaders } from "node:http"
@@ -17,7 +17,7 @@ import { purgeExpired } from "../../src/operations/Purge.js"
 import * as Users from "../../src/operations/Users.js"
 import * as Webhooks from "../../src/operations/Webhooks.js"
 import { sign } from "../../src/webhooks/signature.js"
-import { deliverWebhooksDue, retryDelayMillis } from "../../src/webhooks/WebhookWorker.js"
+import { deliverWebhooksDue, layerWebhookWorker, retryDelayMillis } from "../../src/webhooks/WebhookWorker.js"
 import { services, setupTenant, type StorageLayer } from "./harness.js"
 
 type Provided = Layer.Layer.Success<ReturnType<typeof services>>
@@ -63,7 +63,7 @@ const verifyWith = (secret: string, r: Received) =>
 
 export const webhooksSuite = (name: string, makeStorage: () => StorageLayer) =>
   describe(`webhooks on ${name}`, () => {
-    const test = <A, E>(title: string, body: () => Effect.Effect<A, E, Provided | import("effect").Scope.Scope>, policies: Partial<PolicySettings> = {}) =>
+    const test = <A, E>(title: string, body: () => Effect.Effect<A, E, Provided | Scope.Scope>, policies: Partial<PolicySettings> = {}) =>
       it.scoped(title, () =>
         Effect.gen(function* () {
           // Real time: the standardwebhooks package checks the timestamp against the clock of the machine.
@@ -245,6 +245,52 @@ export const webhooksSuite = (name: string, makeStorage: () => StorageLayer) =>
         expect(d!.attempts[0]!.error).toMatch(/private/)
         expect(d!.attempts[0]!.statusCode).toBeUndefined()
       }), { webhookAllowPrivate: false })
+
+    test("the worker layer: stopped while a request is in flight, it finishes and records it (graceful shutdown)", () =>
+      Effect.gen(function* () {
+        const tenantId = yield* setupTenant()
+        let release: (() => void) | undefined
+        const held = new Promise<void>((resolve) => (release = resolve))
+        const r = yield* receiver(() => 200)
+        // The receiver answers only once the worker is being stopped.
+        const slow = yield* Effect.acquireRelease(
+          Effect.async<{ url: string; server: ReturnType<typeof createServer>; hits: () => number }>((resume) => {
+            let hits = 0
+            const server = createServer((req, res) => {
+              hits++
+              req.resume()
+              void held.then(() => setTimeout(() => res.writeHead(200).end(), 100))
+            })
+            server.listen(0, "127.0.0.1", () =>
+              resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, hits: () => hits })))
+          }),
+          ({ server }) => Effect.async<void>((resume) => {
+            server.closeAllConnections()
+            server.close(() => resume(Effect.void))
+          })
+        )
+        const hook = yield* Webhooks.create(tenantId, { url: slow.url, events: ["user.created"] })
+        yield* Webhooks.create(tenantId, { url: r.url, events: ["user.deleted"] })
+        yield* Users.create(tenantId, { userId: "alice" })
+        const scope = yield* Scope.make()
+        yield* Layer.buildWithScope(layerWebhookWorker(), scope)
+        const deadline = Date.now() + 10_000
+        while (slow.hits() === 0 && Date.now() < deadline) yield* Effect.promise(() => new Promise((ok) => setTimeout(ok, 5)))
+        expect(slow.hits()).toBe(1)
+        // Stopping starts while the request waits for its answer; it ends once the answer is recorded.
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* Effect.promise(() => new Promise((ok) => setTimeout(ok, 50)))
+        expect(closing.unsafePoll()).toBeNull()
+        release!()
+        yield* Fiber.join(closing)
+        const [d] = (yield* Webhooks.deliveries(tenantId, hook.id)).data
+        expect(d).toMatchObject({ status: "delivered", attempts: [{ statusCode: 200 }] })
+        // Stopped: nothing more is sent.
+        yield* Users.remove(tenantId, "alice")
+        yield* TestClock.adjust(Duration.seconds(5))
+        yield* Effect.promise(() => new Promise((ok) => setTimeout(ok, 50)))
+        expect(r.received).toEqual([])
+      }))
 
     test("delivery logs are purged after the retention", () =>
       Effect.gen(function* () {
