@@ -18,6 +18,7 @@ const root = resolve(here, "../..")
 const demoMain = join(root, "apps/demo/dist/bundle/main.mjs")
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+// BENCH_ONLY=webhooks runs only the webhook delivery row (BENCH_WEBHOOKS events, default 5000).
 // Experiments: BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario (outbox, cold, profile:
 // only that measure); BENCH_DEMO_NODE_ARGS adds
 // node options to the demo (e.g. a --require preload from tools/bench/experiments/).
@@ -314,6 +315,51 @@ const outboxRate = async (n = 2000) => {
     demoCpuWhileDraining: +(cpuDraining / drainMs).toFixed(2) }
 }
 
+// Webhook deliveries (SPEC 6.3): each created user is an event, delivered signed to a receiver in
+// its own process on the load generator's core; the demo (SQLite) on core 0.
+const webhookRate = async (n = Number(process.env.BENCH_WEBHOOKS ?? 5000)) => {
+  let received = 0
+  let distinct = 0
+  let lastAt = 0
+  const sinkPort = await freePort()
+  const [cmd, args] = pin(1, process.execPath, [join(here, "webhook-sink.mjs")])
+  const sink = spawn(cmd, args, { cwd: root, env: { ...process.env, SINK_PORT: String(sinkPort) }, stdio: ["ignore", "pipe", "inherit"] })
+  children.add(sink)
+  await new Promise((res) => {
+    createInterface({ input: sink.stdout }).on("line", (l) => {
+      if (l === "ready") res()
+      else if (l.startsWith("received ")) {
+        const [, r, d] = l.split(" ")
+        received = Number(r)
+        distinct = Number(d)
+        lastAt = performance.now()
+      }
+    })
+  })
+  const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
+  const server = await startServer({ args: [demoMain], nodeArgs: DEMO_NODE_ARGS, ready: "/health", env: { LAGRELLO_ACCESS_TOKEN: token,
+    LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), DATABASE_URL: `sqlite://${join(tmp, "webhooks.db")}`,
+    LAGRELLO_WEBHOOK_ALLOW_PRIVATE: "1" } })
+  const call = api(server.base, token)
+  await call("POST", "/v1/webhooks", { url: `http://127.0.0.1:${sinkPort}/hooks`, events: ["user.created"] })
+  const users = Array.from({ length: n }, (_, i) => `w${i}`)
+  const firstAt = performance.now()
+  await pool(users, 64, (u) => call("POST", "/v1/users", { userId: u }))
+  const queuedAt = performance.now()
+  const receivedWhenQueued = received
+  const cpuWhenQueued = cpuMs(server.pid)
+  const deadline = Date.now() + 120_000
+  while (received < n && Date.now() < deadline) await sleep(20)
+  const cpuDraining = cpuMs(server.pid) - cpuWhenQueued
+  await server.stop()
+  sink.kill("SIGTERM")
+  const drainMs = lastAt - queuedAt
+  return { events: n, delivered: received, distinctIds: distinct, queueMs: Math.round(queuedAt - firstAt),
+    untilAllDeliveredMs: Math.round(lastAt - firstAt), deliveriesPerSec: Math.round((received * 1000) / (lastAt - firstAt)),
+    afterQueuedDeliveriesPerSec: Math.round(((received - receivedWhenQueued) * 1000) / drainMs),
+    demoCpuWhileDraining: +(cpuDraining / drainMs).toFixed(2) }
+}
+
 // Get user: the demo against the raw read handler (baseline-read.mjs), the same users, the same
 // token lookup. Both on new SQLite databases; 3000 users.
 const getUserPair = async () => {
@@ -427,6 +473,8 @@ try {
   } else if (ONLY === "profile") {
     const p = await profileDemo()
     console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, ...p }, null, 1))
+  } else if (ONLY === "webhooks") {
+    console.log(JSON.stringify({ only: ONLY, ...(await webhookRate()) }))
   } else if (ONLY === "handoff") {
     console.log(JSON.stringify({ only: ONLY, ...(await handoffLatency()) }))
   } else if (ONLY === "get-user") {
@@ -492,6 +540,7 @@ try {
   log("handoff long poll"); const handoff = await handoffLatency()
   log("cold start"); const cold = await coldStart()
   log("outbox delivery"); const outbox = await outboxRate()
+  log("webhook delivery"); const webhooks = await webhookRate()
   const profile = process.env.BENCH_PROFILE === "0" ? undefined : (log("cpu profile"), await profileDemo())
 
   // A paced row is compared with the raw handler paced at the same rate (PostgreSQL's is paced at its own).
@@ -508,7 +557,7 @@ try {
     sqlite: sqlite.rows ? { ...sqlite, rows: withRatios(sqlite.rows) } : sqlite,
     postgres: postgres.rows ? { ...postgres, rows: withRatios(postgres.rows) } : postgres,
     express: express.rows ? { ...express, baseline: nestExpressRow, rows: withRatios(express.rows).map((r) => ({ ...r, vsNestExpress: { rps: +(r.rps / nestExpressRow.rps).toFixed(3) } })) } : express,
-    getUser, coldStart: cold, outbox, handoff, profile }
+    getUser, coldStart: cold, outbox, webhooks, handoff, profile }
 
   const fmt = (rows) => {
     const head = ["scenario", "req/s", "x raw", "x nest", "p50 ms", "x raw", "p99 ms", "x raw", "RSS MB", "x raw", "statuses"]
@@ -529,6 +578,7 @@ try {
   } else console.log(`\nhandoff long poll skipped: ${handoff.skipped}`)
   console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms`)
   console.log(`outbox: ${outbox.delivered}/${outbox.mails} mails delivered in ${outbox.untilAllDeliveredMs} ms from the first send = ${outbox.mailsPerSec} mails/s; the worker alone ${outbox.afterQueuedMailsPerSec} mails/s (demo CPU ${outbox.demoCpuWhileDraining} of a core)`)
+  console.log(`webhooks: ${webhooks.delivered}/${webhooks.events} deliveries (${webhooks.distinctIds} distinct webhook-ids) in ${webhooks.untilAllDeliveredMs} ms from the first event = ${webhooks.deliveriesPerSec}/s; the worker alone ${webhooks.afterQueuedDeliveriesPerSec}/s (demo CPU ${webhooks.demoCpuWhileDraining} of a core)`)
   if (profile) console.log("\nCPU profile of verify TOTP under load, top self time:\n" + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
   mkdirSync(join(here, "results"), { recursive: true })
   const out = join(here, "results", `${started.toISOString().replace(/[:.]/g, "-")}.json`)

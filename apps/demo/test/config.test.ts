@@ -30,7 +30,9 @@ describe("loadConfig", () => {
       publicUrl: "http://127.0.0.1:3000",
       encryptionKey: { kind: "file", path: "/srv/demo/data/lagrello.key" },
       adapter: "fastify",
-      devMailbox: { served: true, why: "HOST is a loopback address" }
+      devMailbox: { served: true, why: "HOST is a loopback address" },
+      webhookAllowPrivate: false,
+      eventRetentionDays: 30
     })
   })
 
@@ -48,7 +50,9 @@ describe("loadConfig", () => {
           LAGRELLO_CALLBACK_URL: "https://app.acme.example/magic/{}",
           PUBLIC_URL: "https://auth.acme.example/",
           LAGRELLO_ENCRYPTION_KEY: `k2:${key},k1:${key}`,
-          LAGRELLO_ADAPTER: "Express"
+          LAGRELLO_ADAPTER: "Express",
+          LAGRELLO_WEBHOOK_ALLOW_PRIVATE: "1",
+          LAGRELLO_EVENT_RETENTION_DAYS: "90"
         },
         cwd
       )
@@ -64,7 +68,9 @@ describe("loadConfig", () => {
       publicUrl: "https://auth.acme.example",
       encryptionKey: { kind: "configured", keys: `k2:${key},k1:${key}` },
       adapter: "express",
-      devMailbox: { served: false, why: "SMTP_URL is set" }
+      devMailbox: { served: false, why: "SMTP_URL is set" },
+      webhookAllowPrivate: true,
+      eventRetentionDays: 90
     })
   })
 
@@ -104,6 +110,19 @@ describe("loadConfig", () => {
     expect(mailbox({ SMTP_URL: "smtp://mail.example.com" })).toEqual({ served: false, why: "SMTP_URL is set" })
     expect(error({ LAGRELLO_DEV_MAILBOX: "yes" }).variable).toBe("LAGRELLO_DEV_MAILBOX")
     expect(error({ LAGRELLO_DEV_MAILBOX: "1", SMTP_URL: "smtp://mail.example.com" }).variable).toBe("LAGRELLO_DEV_MAILBOX")
+  })
+
+  it("reads LAGRELLO_WEBHOOK_ALLOW_PRIVATE and LAGRELLO_EVENT_RETENTION_DAYS", () => {
+    expect(ok(loadConfig({}, cwd))).toMatchObject({ webhookAllowPrivate: false, eventRetentionDays: 30 })
+    expect(ok(loadConfig({ LAGRELLO_WEBHOOK_ALLOW_PRIVATE: "1", LAGRELLO_EVENT_RETENTION_DAYS: "7" }, cwd))).toMatchObject({
+      webhookAllowPrivate: true,
+      eventRetentionDays: 7
+    })
+    expect(ok(loadConfig({ LAGRELLO_WEBHOOK_ALLOW_PRIVATE: "0" }, cwd)).webhookAllowPrivate).toBe(false)
+    expect(error({ LAGRELLO_WEBHOOK_ALLOW_PRIVATE: "yes" }).variable).toBe("LAGRELLO_WEBHOOK_ALLOW_PRIVATE")
+    for (const bad of ["0", "-1", "1.5", "forever", "99999"]) {
+      expect(error({ LAGRELLO_EVENT_RETENTION_DAYS: bad }).variable, bad).toBe("LAGRELLO_EVENT_RETENTION_DAYS")
+    }
   })
 
   it("resolves sqlite paths against the working directory, and keeps the key beside the database", () => {

@@ -24,6 +24,9 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type {
   CreateTokenRequest,
   CreateUserRequest,
+  CreateWebhookRequest,
+  EventListParams,
+  EventPage,
   Handoff,
   HandoffChoices,
   HandoffStatus,
@@ -37,7 +40,10 @@ import type {
   TotpImageParams,
   UpdateTenantRequest,
   UpdateUserRequest,
-  User
+  User,
+  WebhookDeliveryList,
+  WebhookList,
+  WebhookWithSecret
 } from "@lagrello/core/contract"
 import {
   describeIssues,
@@ -223,6 +229,43 @@ export interface LagrelloClientService {
     /** Approves with the number picked; a wrong one denies the handoff (`Unauthorized`) and burns the link. */
     readonly approve: (token: string, matchNumber: number) => Effect.Effect<void, CallError<"crossDevice", "approveHandoff">>
   }
+
+  // -------------------------------------------------------------------------------------------
+  // Beyond v1 (SPEC 6): the event log and webhooks (ADMIN).
+
+  readonly events: {
+    /**
+     * A page of the tenant's events after `after` (the `next` of the previous page), oldest first
+     * (retried: reading changes nothing). Keep `next`: reading on from it misses no event and
+     * repeats none.
+     */
+    readonly list: (params?: EventListOptions) => Effect.Effect<EventPage, CallError<"events", "list">>
+  }
+  readonly webhooks: {
+    /** Adds an endpoint; its `secret` (`whsec_...`) is shown this once. */
+    readonly create: (webhook: CreateWebhookRequest) => Effect.Effect<WebhookWithSecret, CallError<"webhooks", "create">>
+    /** The tenant's endpoints (retried). */
+    readonly list: () => Effect.Effect<WebhookList, CallError<"webhooks", "list">>
+    /** Deletes an endpoint with its delivery log. */
+    readonly delete: (id: string) => Effect.Effect<void, CallError<"webhooks", "delete">>
+    /** A new secret, shown once; the old one keeps signing beside it for 24 hours. */
+    readonly rotateSecret: (id: string) => Effect.Effect<WebhookWithSecret, CallError<"webhooks", "rotateSecret">>
+    /** The latest deliveries, newest first, with each attempt (retried). */
+    readonly deliveries: (id: string) => Effect.Effect<WebhookDeliveryList, CallError<"webhooks", "listDeliveries">>
+    /** Sends a delivery again now (and enables an endpoint disabled for its failures). */
+    readonly retry: (id: string, deliveryId: string) => Effect.Effect<void, CallError<"webhooks", "retryDelivery">>
+  }
+}
+
+/**
+ * The query of `events.list`: `after` (the previous page's `next`; undefined reads from the
+ * oldest event kept), `limit` (1-1000, default 100), `type` (one event type).
+ * @since 0.0.0
+ */
+export interface EventListOptions {
+  readonly after?: string | undefined
+  readonly limit?: number | undefined
+  readonly type?: EventListParams["type"] | undefined
 }
 
 /**
@@ -559,6 +602,29 @@ export const make = (config: LagrelloClientConfig): Effect.Effect<LagrelloClient
           }),
         choices: (token) => once(api.crossDevice.handoffChoices({ payload: { payload: token } })),
         approve: (token, matchNumber) => once(api.crossDevice.approveHandoff({ payload: { payload: token, matchNumber } }))
+      },
+
+      events: {
+        list: (params = {}) => {
+          const urlParams: { after?: string; limit?: number; type?: NonNullable<EventListParams["type"]> } = {}
+          if (params.after !== undefined) urlParams.after = params.after
+          if (params.limit !== undefined) urlParams.limit = params.limit
+          if (params.type !== undefined) urlParams.type = params.type
+          return read(api.events.list({ urlParams }))
+        }
+      },
+      webhooks: {
+        create: (webhook) => once(api.webhooks.create({ payload: webhook })),
+        list: () => read(api.webhooks.list()),
+        delete: (id) => Effect.flatMap(pathSegment("id", id), (segment) => once(api.webhooks.delete({ path: { id: segment } }))),
+        rotateSecret: (id) =>
+          Effect.flatMap(pathSegment("id", id), (segment) => once(api.webhooks.rotateSecret({ path: { id: segment } }))),
+        deliveries: (id) =>
+          Effect.flatMap(pathSegment("id", id), (segment) => read(api.webhooks.listDeliveries({ path: { id: segment } }))),
+        retry: (id, deliveryId) =>
+          Effect.flatMap(pathSegment("id", id), (segment) =>
+            Effect.flatMap(pathSegment("deliveryId", deliveryId), (delivery) =>
+              once(api.webhooks.retryDelivery({ path: { id: segment, deliveryId: delivery } }))))
       }
     }
     return service

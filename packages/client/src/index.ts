@@ -32,6 +32,7 @@ export {
 export type {
   CallError,
   CommonError,
+  EventListOptions,
   LagrelloApiClient,
   LagrelloClientConfig,
   LagrelloClientService,

@@ -19,6 +19,8 @@
 import type {
   CreateTokenRequest,
   CreateUserRequest,
+  CreateWebhookRequest,
+  EventPage,
   Handoff,
   HandoffChoices,
   HandoffStatus,
@@ -32,7 +34,10 @@ import type {
   TotpImageParams,
   UpdateTenantRequest,
   UpdateUserRequest,
-  User
+  User,
+  WebhookDeliveryList,
+  WebhookList,
+  WebhookWithSecret
 } from "@lagrello/core/contract"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -41,7 +46,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import type { LagrelloApiError } from "./errors.js"
 import { LagrelloError, LagrelloTransportError } from "./errors.js"
-import type { LagrelloClientConfig, LagrelloClientService } from "./LagrelloClient.js"
+import type { EventListOptions, LagrelloClientConfig, LagrelloClientService } from "./LagrelloClient.js"
 import { LagrelloClient, layerFetch, validateConfig } from "./LagrelloClient.js"
 
 /**
@@ -123,6 +128,24 @@ export interface LagrelloPromiseClient {
     /** Approves with the number picked; a wrong one denies it (`Unauthorized`) and burns the link. */
     approve(token: string, matchNumber: number, options?: CallOptions): Promise<void>
   }
+
+  // Beyond v1 (SPEC 6): the event log and webhooks (ADMIN).
+  readonly events: {
+    /** A page of events after `after` (the previous page's `next`), oldest first. */
+    list(params?: EventListOptions, options?: CallOptions): Promise<EventPage>
+  }
+  readonly webhooks: {
+    /** Adds an endpoint; its `secret` (`whsec_...`) is shown this once. */
+    create(webhook: CreateWebhookRequest, options?: CallOptions): Promise<WebhookWithSecret>
+    list(options?: CallOptions): Promise<WebhookList>
+    delete(id: string, options?: CallOptions): Promise<void>
+    /** A new secret, shown once; the old one keeps signing beside it for 24 hours. */
+    rotateSecret(id: string, options?: CallOptions): Promise<WebhookWithSecret>
+    /** The latest deliveries, newest first, with each attempt. */
+    deliveries(id: string, options?: CallOptions): Promise<WebhookDeliveryList>
+    /** Sends a delivery again now. */
+    retry(id: string, deliveryId: string, options?: CallOptions): Promise<void>
+  }
 }
 
 const toRejection = (error: LagrelloApiError | LagrelloTransportError): Error =>
@@ -194,6 +217,17 @@ export const createLagrelloClient = (options: LagrelloClientOptions): LagrelloPr
       status: (handoffId, o) => run((c) => c.handoffs.status(handoffId, { waitSeconds: o?.waitSeconds }), o),
       choices: (token, o) => run((c) => c.handoffs.choices(token), o),
       approve: (token, matchNumber, o) => run((c) => c.handoffs.approve(token, matchNumber), o)
+    },
+    events: {
+      list: (params, o) => run((c) => c.events.list(params), o)
+    },
+    webhooks: {
+      create: (webhook, o) => run((c) => c.webhooks.create(webhook), o),
+      list: (o) => run((c) => c.webhooks.list(), o),
+      delete: (id, o) => run((c) => c.webhooks.delete(id), o),
+      rotateSecret: (id, o) => run((c) => c.webhooks.rotateSecret(id), o),
+      deliveries: (id, o) => run((c) => c.webhooks.deliveries(id), o),
+      retry: (id, deliveryId, o) => run((c) => c.webhooks.retry(id, deliveryId), o)
     },
     dispose: async () => {
       if (disposed) return

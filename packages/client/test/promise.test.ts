@@ -3,6 +3,8 @@
  * port: every method, and every error type as `LagrelloError` with its `errorType` and `status`.
  */
 import { base32Decode, totpAt } from "@lagrello/core"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   createLagrelloClient,
@@ -18,7 +20,7 @@ let server: RunningServer
 let lagrello: LagrelloPromiseClient
 
 beforeAll(async () => {
-  server = await startServer(serverOptions({ policies: { sendLimit: 3, totpFailureLimit: 3 } }))
+  server = await startServer(serverOptions({ policies: { sendLimit: 3, totpFailureLimit: 3, webhookAllowPrivate: true } }))
   lagrello = createLagrelloClient({ baseUrl: server.url, accessToken: adminToken })
 })
 afterAll(async () => {
@@ -301,5 +303,57 @@ describe("the client itself", () => {
     await client.dispose()
     await client.dispose()
     await expect(client.tenant.get()).rejects.toThrow(/disposed/)
+  })
+})
+
+describe("events and webhooks (SPEC 6)", () => {
+  it("events.list reads the log by following next; webhooks: create, list, rotate, deliveries, retry, delete", async () => {
+    await lagrello.users.create({ userId: "eve" })
+    let after: string | undefined
+    const seen: Array<{ type: string; userId?: string }> = []
+    for (;;) {
+      const page = await lagrello.events.list({ after, limit: 2, type: "user.created" })
+      seen.push(...page.events)
+      after = page.next
+      if (page.events.length === 0) break
+    }
+    expect(seen.every((e) => e.type === "user.created")).toBe(true)
+    expect(seen.filter((e) => e.userId === "eve")).toHaveLength(1)
+    expect((await rejection(lagrello.events.list({ after: "not-a-cursor" }))).errorType).toBe("InvalidPayload")
+
+    const received: Array<string> = []
+    const receiver = createServer((req, res) => {
+      received.push(String(req.headers["webhook-id"]))
+      req.resume()
+      req.on("end", () => res.writeHead(204).end())
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`
+      const hook = await lagrello.webhooks.create({ url, events: ["user.deleted"] })
+      expect(hook).toMatchObject({ url, events: ["user.deleted"], enabled: true, secret: expect.stringMatching(/^whsec_/) })
+      expect((await lagrello.webhooks.list()).data).toEqual([{ id: hook.id, url, events: ["user.deleted"], enabled: true, createdAt: hook.createdAt }])
+      const rotated = await lagrello.webhooks.rotateSecret(hook.id)
+      expect(rotated.secret).not.toBe(hook.secret)
+      await lagrello.users.delete("eve")
+      const deadline = Date.now() + 10_000
+      let deliveries = await lagrello.webhooks.deliveries(hook.id)
+      while (deliveries.data[0]?.status !== "delivered" && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50))
+        deliveries = await lagrello.webhooks.deliveries(hook.id)
+      }
+      expect(deliveries.data).toHaveLength(1)
+      expect(deliveries.data[0]).toMatchObject({ eventType: "user.deleted", status: "delivered" })
+      expect(received).toEqual([deliveries.data[0]!.id])
+      expect(await lagrello.webhooks.retry(hook.id, deliveries.data[0]!.id)).toBeUndefined()
+      expect((await rejection(lagrello.webhooks.retry(hook.id, "evt_none"))).errorType).toBe("NotFound")
+      expect(await lagrello.webhooks.delete(hook.id)).toBeUndefined()
+      expect((await rejection(lagrello.webhooks.delete(hook.id))).errorType).toBe("NotFound")
+      const refused = await rejection(lagrello.webhooks.create({ url: "ftp://example.com/x", events: ["*"] }))
+      expect(refused).toMatchObject({ errorType: "InvalidPayload", status: 400 })
+      expect(refused.message).not.toContain("ftp://example.com/x")
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve))
+    }
   })
 })

@@ -38,6 +38,7 @@ import type { MailTransport } from "./mail/MailTransport.js"
 import { layerOutboxWorker } from "./mail/OutboxWorker.js"
 import type { SmtpOptions } from "./mail/smtp/options.js"
 import { layerPurge } from "./operations/Purge.js"
+import { layerWebhookWorker } from "./webhooks/WebhookWorker.js"
 import * as Keys from "./operations/Keys.js"
 import * as Tenants from "./operations/Tenants.js"
 import { layerSecureRandom, SecureRandom } from "./crypto/SecureRandom.js"
@@ -107,6 +108,8 @@ export interface LagrelloConfig {
   readonly bootstrap?: BootstrapConfig | undefined
   /** The outbox delivery worker (on by default; turn off on processes that must not send mail). */
   readonly outbox?: { readonly enabled?: boolean | undefined; readonly pollIntervalMillis?: number | undefined } | undefined
+  /** The webhook delivery worker (SPEC 6.3; on by default, safe on every replica). */
+  readonly webhooks?: { readonly enabled?: boolean | undefined; readonly pollIntervalMillis?: number | undefined } | undefined
   /**
    * Deleting expired links and finished messages once the send throttle no longer needs them
    * (on by default, every 10 minutes; safe on every replica).
@@ -304,6 +307,11 @@ export const layer = (config: LagrelloConfig): Layer.Layer<LagrelloServices | Bo
       ? Layer.empty
       : layerOutboxWorker(
         config.outbox?.pollIntervalMillis === undefined ? {} : { pollInterval: Duration.millis(config.outbox.pollIntervalMillis) }
+      ),
+    config.webhooks?.enabled === false
+      ? Layer.empty
+      : layerWebhookWorker(
+        config.webhooks?.pollIntervalMillis === undefined ? {} : { pollInterval: Duration.millis(config.webhooks.pollIntervalMillis) }
       ),
     config.purge?.enabled === false
       ? Layer.empty

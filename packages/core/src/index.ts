@@ -4,7 +4,7 @@
  * - the domain: wire models, typed errors, permissions, policies;
  * - the HTTP contract (`LagrelloApi`), also importable alone from `@lagrello/core/contract`;
  * - the operations: `Users`, `MagicLink`, `Totp`, `Tokens`, `Tenants`, `Access`, and beyond v1
- *   `RecoveryCodes`, `EmailCode`, `Handoff`;
+ *   `RecoveryCodes`, `EmailCode`, `Handoff`, `Events`, `Webhooks` (and the webhook worker);
  * - the services they need, as tags with layers: `Storage` (memory here, SQLite in
  *   `@lagrello/core/sqlite`), `Sealer`, `SecureRandom`, `Policies`, `MailTransport` (development
  *   mailbox here, SMTP in `@lagrello/core/smtp`) and the outbox worker.
@@ -31,6 +31,11 @@ export * as Users from "./operations/Users.js"
 export * as RecoveryCodes from "./operations/RecoveryCodes.js"
 export * as EmailCode from "./operations/EmailCode.js"
 export * as Handoff from "./operations/Handoff.js"
+export * as Events from "./operations/Events.js"
+export * as Webhooks from "./operations/Webhooks.js"
+export { deliverWebhooksDue, layerWebhookWorker, runWebhookWorker, type WebhookReport, type WebhookWorkerOptions } from "./webhooks/WebhookWorker.js"
+export { sign as signWebhook, signedHeaders as signedWebhookHeaders } from "./webhooks/signature.js"
+export * from "./storage/events.js"
 export { layerPurge, purgeExpired } from "./operations/Purge.js"
 // operator: key rotation, export/import, outbox listing
 export * as KeyRotation from "./operations/KeyRotation.js"

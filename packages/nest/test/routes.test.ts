@@ -13,10 +13,10 @@ import type { INestApplication } from "@nestjs/common"
 import * as Context from "effect/Context"
 import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { messageCode, readMailbox } from "@lagrello/core"
+import { messageCode, readMailbox, Users, Webhooks } from "@lagrello/core"
 import * as Effect from "effect/Effect"
 import type { LagrelloService } from "../src/index.js"
-import { adminToken, type AdapterName, lastToken, startApp } from "./support.js"
+import { adminToken, type AdapterName, lastToken, options, startApp } from "./support.js"
 
 interface ContractEndpoint {
   readonly key: string
@@ -90,6 +90,15 @@ const handoff = async (tenant: Tenant, service: LagrelloService) => {
   await tenant.createUser({ userId, email: `${userId}@example.com` })
   const { handoffId, matchNumber } = await tenant.startHandoff(userId)
   return { handoffId, matchNumber, token: await lastToken(service, `${userId}@example.com`) }
+}
+
+/** A webhook of the tenant (to a loopback receiver that is never called: the worker is off) and one of its deliveries. */
+const webhook = async (service: LagrelloService) => {
+  const { tenantId } = await service.authenticate(adminToken)
+  const created = await service.runtime.runPromise(Webhooks.create(tenantId, { url: "http://127.0.0.1:9/hooks", events: ["*"] }))
+  await service.runtime.runPromise(Users.create(tenantId, { userId: fresh("hooked") }))
+  const deliveries = await service.runtime.runPromise(Webhooks.deliveries(tenantId, created.id))
+  return { id: created.id, deliveryId: deliveries.data[0]!.id }
 }
 
 /** What examples prepare their state with. */
@@ -180,7 +189,15 @@ const examples: Record<string, (fixtures: Fixtures) => Promise<ReadonlyArray<Exa
   "crossDevice.approveHandoff": async ({ service, tenant }) => {
     const { matchNumber, token } = await handoff(tenant, service)
     return [{ body: { payload: token, matchNumber }, status: 204 }]
-  }
+  },
+  // Beyond v1 (SPEC 6).
+  "events.list": async () => [{ query: { limit: "10", type: "user.created" }, status: 200 }],
+  "webhooks.create": async () => [{ body: { url: "http://127.0.0.1:9/hooks", events: ["user.created"] }, status: 201 }],
+  "webhooks.list": async () => [{ status: 200 }],
+  "webhooks.delete": async ({ service }) => [{ params: { id: (await webhook(service)).id }, status: 204 }],
+  "webhooks.rotateSecret": async ({ service }) => [{ params: { id: (await webhook(service)).id }, status: 200 }],
+  "webhooks.listDeliveries": async ({ service }) => [{ params: { id: (await webhook(service)).id }, status: 200 }],
+  "webhooks.retryDelivery": async ({ service }) => [{ params: await webhook(service), status: 204 }]
 }
 
 const below: Record<Permission, Permission | undefined> = { READ: undefined, WRITE: "READ", ADMIN: "WRITE" }
@@ -216,7 +233,7 @@ describe.each<AdapterName>(["fastify", "express"])("the contract's endpoints on 
   const fixtures = (): Fixtures => ({ tenant: service.tenant, service, tokenId: async () => (await createToken(["READ"])).id })
 
   beforeAll(async () => {
-    ;({ app, service, url } = await startApp(adapter))
+    ;({ app, service, url } = await startApp(adapter, options({ policies: { webhookAllowPrivate: true } })))
     for (const permission of ["READ", "WRITE", "ADMIN"] as const) tokens[permission] = (await createToken([permission])).secret
   })
   afterAll(() => app.close())

@@ -22,6 +22,7 @@ export const options = (overrides: Partial<LagrelloModuleOptions> = {}): Lagrell
   encryptionKeys: encryptionKey,
   bootstrap: { tenantName: "Acme", accessToken: adminToken, callbackUrl: "https://app.example.com/login/{}" },
   outbox: { enabled: false },
+  webhooks: { enabled: false },
   ...overrides
 })
 

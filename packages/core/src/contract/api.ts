@@ -8,6 +8,7 @@ import * as HttpApi from "@effect/platform/HttpApi"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { AuthGroup } from "./auth.js"
 import { CrossDeviceGroup } from "./crossDevice.js"
+import { EventsGroup, WebhooksGroup } from "./events.js"
 import { ImagesGroup } from "./images.js"
 import { transformOpenApi } from "./openapi-transform.js"
 import { TenantsGroup } from "./tenants.js"
@@ -22,7 +23,7 @@ import { InvalidPayloadWire } from "./wire-errors.js"
  * `HttpApi.make` also declares its own `HttpApiDecodeError` at 400, raised when parameters or body
  * do not decode: the server must answer it as `InvalidPayload` (an API-level middleware), and the
  * OpenAPI document leaves it out. Groups `users`, `auth`, `tenants`, `tokens` and, beyond v1,
- * `recovery` and `crossDevice` need the bearer token ({@link Authentication}: 403) and may answer
+ * `recovery`, `crossDevice`, `events` and `webhooks` need the bearer token ({@link Authentication}: 403) and may answer
  * 503 `Unavailable`; `images` needs none.
  * @since 0.0.0
  */
@@ -34,6 +35,8 @@ export class LagrelloApi extends HttpApi.make("lagrello")
   .add(ImagesGroup)
   .add(RecoveryGroup)
   .add(CrossDeviceGroup)
+  .add(EventsGroup)
+  .add(WebhooksGroup)
   .addError(InvalidPayloadWire)
   .annotateContext(OpenApi.annotations({
     title: "Lagrello API",

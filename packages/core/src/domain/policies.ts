@@ -49,6 +49,16 @@ export interface PolicySettings {
   readonly emailCodeLength: number
   /** Wrong codes that end a mail's challenge (its code and its link). Default 5. */
   readonly emailCodeFailureLimit: number
+  /**
+   * How long events (SPEC 6.1) and webhook delivery logs are kept before the purge deletes them.
+   * Default 30 days.
+   */
+  readonly eventRetention: Duration.Duration
+  /**
+   * Whether webhooks may point at loopback, private and link-local addresses (SPEC 6.3). Default
+   * false: such URLs are refused at creation and at every delivery.
+   */
+  readonly webhookAllowPrivate: boolean
 }
 
 /** @since 0.0.0 */
@@ -63,7 +73,9 @@ export const defaultPolicies: PolicySettings = {
   totpEnrolmentLifetime: Duration.minutes(15),
   recoveryCodeCount: 10,
   emailCodeLength: 6,
-  emailCodeFailureLimit: 5
+  emailCodeFailureLimit: 5,
+  eventRetention: Duration.days(30),
+  webhookAllowPrivate: false
 }
 
 /**
@@ -100,7 +112,8 @@ export const validatePolicies = (settings: PolicySettings): Effect.Effect<Policy
     positiveDuration("totpEnrolmentLifetime", settings.totpEnrolmentLifetime) ??
     integerBetween("recoveryCodeCount", settings.recoveryCodeCount, 1, 100) ??
     (settings.emailCodeLength === 0 ? undefined : integerBetween("emailCodeLength", settings.emailCodeLength, 4, 10, " (or 0 to turn the code off)")) ??
-    positiveInteger("emailCodeFailureLimit", settings.emailCodeFailureLimit)
+    positiveInteger("emailCodeFailureLimit", settings.emailCodeFailureLimit) ??
+    positiveDuration("eventRetention", settings.eventRetention)
   return problem ? Effect.fail(new InvalidPolicy({ message: `Lagrello policies: ${problem}` })) : Effect.succeed(settings)
 }
 

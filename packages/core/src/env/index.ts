@@ -21,6 +21,7 @@ import { randomBytes } from "node:crypto"
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs"
 import { isIP } from "node:net"
 import { dirname, isAbsolute, join, resolve } from "node:path"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -88,6 +89,10 @@ export interface Environment extends OperatorEnvironment {
    * says so explicitly (`0` turns it off on loopback too).
    */
   readonly devMailbox: { readonly served: boolean; readonly why: string }
+  /** `LAGRELLO_WEBHOOK_ALLOW_PRIVATE=1`: webhooks may point at loopback, private and link-local addresses. */
+  readonly webhookAllowPrivate: boolean
+  /** `LAGRELLO_EVENT_RETENTION_DAYS`: how long events and webhook delivery logs are kept (default 30). */
+  readonly eventRetentionDays: number
 }
 
 /**
@@ -324,6 +329,21 @@ const parseDevMailbox = (text: string | undefined, mail: Mail, host: string): Pa
   )
 }
 
+const parseAllowPrivate = (text: string | undefined): Parsed<boolean> => {
+  if (text === undefined || text === "0") return Either.right(false)
+  if (text === "1") return Either.right(true)
+  return invalid("LAGRELLO_WEBHOOK_ALLOW_PRIVATE", "must be 1 (webhooks may use private addresses) or 0")
+}
+
+const parseRetentionDays = (text: string | undefined): Parsed<number> => {
+  if (text === undefined) return Either.right(30)
+  const days = /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN
+  if (!(days >= 1 && days <= 36_500)) {
+    return invalid("LAGRELLO_EVENT_RETENTION_DAYS", "must be a whole number of days between 1 and 36500")
+  }
+  return Either.right(days)
+}
+
 const parseAdapter = (text: string | undefined): Parsed<AdapterName> => {
   if (text === undefined) return Either.right(defaults.adapter)
   const name = text.toLowerCase()
@@ -362,7 +382,23 @@ export const parse = (env: Variables, cwd: string): Either.Either<Environment, E
     const encryptionKey = yield* parseEncryptionKey(read(env, "LAGRELLO_ENCRYPTION_KEY"), database)
     const adapter = yield* parseAdapter(read(env, "LAGRELLO_ADAPTER"))
     const devMailbox = yield* parseDevMailbox(read(env, "LAGRELLO_DEV_MAILBOX"), mail, host)
-    return { port, host, database, mail, tenantName, accessToken, callbackUrl, publicUrl, encryptionKey, adapter, devMailbox }
+    const webhookAllowPrivate = yield* parseAllowPrivate(read(env, "LAGRELLO_WEBHOOK_ALLOW_PRIVATE"))
+    const eventRetentionDays = yield* parseRetentionDays(read(env, "LAGRELLO_EVENT_RETENTION_DAYS"))
+    return {
+      port,
+      host,
+      database,
+      mail,
+      tenantName,
+      accessToken,
+      callbackUrl,
+      publicUrl,
+      encryptionKey,
+      adapter,
+      devMailbox,
+      webhookAllowPrivate,
+      eventRetentionDays
+    }
   })
 
 /**
@@ -494,6 +530,10 @@ export const lagrelloConfig = (environment: Environment, keys: string): Lagrello
     ? { smtp: { url: environment.mail.url, from: environment.mail.from } }
     : { development: true },
   encryptionKeys: keys,
+  policies: {
+    webhookAllowPrivate: environment.webhookAllowPrivate,
+    eventRetention: Duration.days(environment.eventRetentionDays)
+  },
   publicUrl: environment.publicUrl,
   bootstrap: {
     tenantName: environment.tenantName,

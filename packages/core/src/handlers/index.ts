@@ -12,6 +12,7 @@ import type { SecureRandom } from "../crypto/SecureRandom.js"
 import type { Storage } from "../storage/Storage.js"
 import { auth } from "./auth.js"
 import { crossDevice } from "./crossDevice.js"
+import { events, webhooks } from "./events.js"
 import type { HandlerTable } from "./Handler.js"
 import { images } from "./images.js"
 import { recovery } from "./recovery.js"
@@ -37,4 +38,14 @@ export type LagrelloHandlers = HandlerTable<typeof LagrelloApi, HandlerServices>
  * The handlers of `LagrelloApi`, by group and endpoint.
  * @since 0.0.0
  */
-export const handlers: LagrelloHandlers = { users, auth, tenants, tokens, images, recovery, crossDevice }
+export const handlers: LagrelloHandlers = {
+  users,
+  auth,
+  tenants,
+  tokens,
+  images,
+  recovery,
+  crossDevice,
+  events,
+  webhooks
+}

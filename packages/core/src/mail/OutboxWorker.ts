@@ -39,6 +39,7 @@ import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import type { Unavailable } from "../domain/errors.js"
 import type { Sealer } from "../crypto/Sealer.js"
+import type { EventType, NewEvent } from "../storage/events.js"
 import type { OutboxRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import { MailTransport } from "./MailTransport.js"
@@ -256,6 +257,18 @@ const retryDelayMillis = (attempt: number, settings: Settings): Effect.Effect<nu
     : Effect.succeed(delay)
 }
 
+/** The event of a message's outcome (SPEC 6.1): its id and attempts, never its recipient or error text. */
+const mailEvent = (type: EventType, record: OutboxRecord, now: number, reason?: string) => (written: boolean): ReadonlyArray<NewEvent> =>
+  written
+    ? [{
+      type,
+      tenantId: record.tenantId,
+      userId: record.userId,
+      occurredAt: now,
+      data: reason === undefined ? { messageId: record.id, attempts: record.attempts } : { messageId: record.id, attempts: record.attempts, reason }
+    }]
+    : []
+
 /** One leased message: drop, open, send, record. Never fails: storage errors are logged. */
 const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome, never, Storage | Sealer | MailTransport> => {
   // Everything but the lease stays as claimed.
@@ -271,19 +284,19 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
       return "lost"
     }
     if (record.expiresAt <= now) {
-      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "expired", "link expired before delivery"))
+      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "expired", "link expired before delivery", mailEvent("mail.dropped", record, now, "expired")))
       yield* Effect.logWarning("Outbox: message dropped, its link expired before delivery")
       return "expired"
     }
     const opened = yield* Effect.either(openOutboxMessage(record))
     if (Either.isLeft(opened)) {
-      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "failed", opened.left.message))
+      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "failed", opened.left.message, mailEvent("mail.failed", record, now, "unreadable")))
       yield* Effect.logError(`Outbox: message given up: ${opened.left.message}`)
       return "failed"
     }
     const sent = yield* Effect.either(transport.send(opened.right))
     if (Either.isRight(sent)) {
-      if (!(yield* recordOutcome(claim, (c) => storage.markOutboxSent(c)))) {
+      if (!(yield* recordOutcome(claim, (c) => storage.markOutboxSent(c, mailEvent("mail.delivered", record, now))))) {
         // Another worker took the message over: it may deliver it again. The lease is renewed
         // during the send, so this only happens when the process (or the database) stalled.
         yield* Effect.logWarning("Outbox: sent after its lease lapsed")
@@ -294,7 +307,7 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
     const error = sent.left
     if (error.permanent || record.attempts >= settings.maxAttempts) {
       const why = error.permanent ? "refused" : `failed ${record.attempts} times`
-      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "failed", error.message))
+      yield* recordOutcome(claim, (c) => storage.finishOutbox(c, "failed", error.message, mailEvent("mail.failed", record, now, error.permanent ? "refused" : "attempts")))
       yield* Effect.logError(`Outbox: message given up (${why}): ${error.message}`)
       return "failed"
     }
@@ -302,7 +315,12 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
     const nextAttemptAt = after + (yield* retryDelayMillis(record.attempts, settings))
     if (nextAttemptAt >= record.expiresAt) {
       yield* recordOutcome(claim, (c) =>
-        storage.finishOutbox(c, "expired", `link expires before the next attempt; last error: ${error.message}`)
+        storage.finishOutbox(
+          c,
+          "expired",
+          `link expires before the next attempt; last error: ${error.message}`,
+          mailEvent("mail.dropped", record, after, "expired")
+        )
       )
       yield* Effect.logWarning(`Outbox: message dropped, its link expires before the next attempt: ${error.message}`)
       return "expired"

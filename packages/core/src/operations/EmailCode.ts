@@ -18,6 +18,7 @@ import { Sealer } from "../crypto/Sealer.js"
 import { Storage } from "../storage/Storage.js"
 import { emailCodeData } from "./MagicLink.js"
 import * as Users from "./Users.js"
+import { append, event, stamp } from "./Events.js"
 
 const noChallenge = new Unauthorized({
   message: "No sign-in code is waiting for this user: it expired, was used (its link too), or a newer mail replaced it"
@@ -35,9 +36,11 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
     const policies = yield* Policies
     const sealer = yield* Sealer
     const now = yield* Clock.currentTimeMillis
+    const s = yield* stamp(tenantId, now)
     const challenge = yield* storage.findEmailCode(tenantId, userId, now)
     if (Option.isNone(challenge)) {
       yield* Users.find(tenantId, userId)
+      yield* append([event(s, "email_code.rejected", userId, { reason: "no_challenge" })])
       return yield* noChallenge
     }
     const { keyId, tokenHash } = challenge.value
@@ -57,7 +60,13 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
       codeHash: hash,
       now,
       limit: policies.emailCodeFailureLimit
-    })
+    }, (a) => [
+      a._tag === "Consumed"
+        ? event(s, "magic_link.verified", a.userId, { method: "email_code" })
+        : a._tag === "Wrong"
+        ? event(s, "email_code.rejected", userId, { reason: "wrong_code", ended: a.ended })
+        : event(s, "email_code.rejected", userId, { reason: "no_challenge" })
+    ])
     switch (attempt._tag) {
       case "Invalid":
         return yield* noChallenge

@@ -23,6 +23,7 @@ import { encodeToken, hashToken, isWellFormedToken } from "../crypto/tokens.js"
 import { Storage } from "../storage/Storage.js"
 import * as MagicLink from "./MagicLink.js"
 import * as Users from "./Users.js"
+import { event, stamp } from "./Events.js"
 
 /** The longest long poll, in seconds. @since 0.0.0 */
 export const maxWaitSeconds = 30
@@ -122,7 +123,10 @@ export const approve = (tenantId: string, token: string, matchNumber: number) =>
   Effect.gen(function* () {
     if (!isWellFormedToken(token)) return yield* notLive
     const storage = yield* Storage
-    const decided = yield* storage.decideHandoff(tenantId, hashToken(token), matchNumber, yield* Clock.currentTimeMillis)
+    const s = yield* stamp(tenantId)
+    const decided = yield* storage.decideHandoff(tenantId, hashToken(token), matchNumber, s.occurredAt, (d) => [
+      event(s, d.outcome === "Approved" ? "handoff.approved" : "handoff.denied", d.userId)
+    ])
     if (decided === "Invalid") return yield* notLive
     if (decided === "Denied") {
       return yield* new Unauthorized({

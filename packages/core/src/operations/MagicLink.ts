@@ -21,6 +21,7 @@ import type { NewHandoff } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import * as Tenants from "./Tenants.js"
 import * as Users from "./Users.js"
+import { append, event, stamp } from "./Events.js"
 
 const invalidLink = new Unauthorized({ message: "The magic link is not valid: it is unknown, expired or already used" })
 
@@ -68,6 +69,7 @@ export const issueChallenge = (
     const token = encodeToken(yield* random.bytes(32))
     const tokenHash = hashToken(token)
     const now = yield* Clock.currentTimeMillis
+    const { actor } = yield* stamp(tenantId, now)
     const lifetime = Duration.toMillis(policies.magicLinkLifetime)
     const messageId = yield* random.uuid()
     const code = policies.emailCodeLength === 0 ? undefined : yield* randomDigits(policies.emailCodeLength)
@@ -92,7 +94,10 @@ export const issueChallenge = (
       // The active key always exists: this cannot fail.
       code: code === undefined ? undefined : yield* Effect.orDie(sealer.keyedHash(emailCodeData(tokenHash, code))),
       handoff
-    })
+    }, (r) =>
+      r._tag === "Issued"
+        ? [event({ tenantId, occurredAt: now, actor }, "magic_link.sent", userId, { handoff: handoff !== undefined, code: code !== undefined })]
+        : [])
     if (result._tag === "UserChanged") {
       // Deleted or re-addressed while this send was being prepared: the caller may send again.
       return yield* Users.userNotFoundOrChanged(tenantId, userId)
@@ -124,9 +129,19 @@ export const send = (tenantId: string, userId: string) => Effect.asVoid(issueCha
  */
 export const verify = (tenantId: string, token: string) =>
   Effect.gen(function* () {
-    if (!isWellFormedToken(token)) return yield* invalidLink
+    const s = yield* stamp(tenantId)
+    if (!isWellFormedToken(token)) {
+      yield* append([event(s, "magic_link.rejected", undefined, { reason: "malformed" })])
+      return yield* invalidLink
+    }
     const storage = yield* Storage
-    const result = yield* storage.consumeMagicLink(tenantId, hashToken(token), yield* Clock.currentTimeMillis)
+    const result = yield* storage.consumeMagicLink(tenantId, hashToken(token), s.occurredAt, (r) => [
+      r._tag === "Consumed"
+        ? event(s, "magic_link.verified", r.userId, { method: "link" })
+        : event(s, "magic_link.rejected", undefined, {
+          reason: r._tag === "Invalid" ? "invalid" : r._tag === "Handoff" ? "handoff_link" : "user_deleted"
+        })
+    ])
     switch (result._tag) {
       case "Invalid":
         return yield* invalidLink

@@ -3,7 +3,8 @@
  * expired, and delivered, superseded or abandoned messages whose link expired, once they are also
  * older than the send throttle's window (the throttle counts the links of its window, expired or
  * not); the kept hashes of deleted users' links once expired; and pending TOTP secrets past
- * `totpEnrolmentLifetime` (SPEC 2.3).
+ * `totpEnrolmentLifetime` (SPEC 2.3); events and finished webhook deliveries older than
+ * `eventRetention` (SPEC 6.2).
  *
  * @since 0.0.0
  */
@@ -28,7 +29,10 @@ export const purgeExpired: Effect.Effect<number, Unavailable, Storage | Policies
   const now = yield* Clock.currentTimeMillis
   const keep = Duration.max(policies.sendWindow, policies.magicLinkLifetime)
   const enrolmentLifetime = Math.ceil(Duration.toMillis(policies.totpEnrolmentLifetime))
-  return yield* storage.purge(now - Duration.toMillis(keep), now - enrolmentLifetime)
+  const purged = yield* storage.purge(now - Duration.toMillis(keep), now - enrolmentLifetime)
+  // Events and finished webhook deliveries older than their retention (SPEC 6.2).
+  const retention = Math.ceil(Duration.toMillis(policies.eventRetention))
+  return purged + (yield* storage.purgeEvents(now - retention, now - retention))
 })
 
 /**

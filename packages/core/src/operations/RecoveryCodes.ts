@@ -24,7 +24,8 @@ import { Policies } from "../domain/policies.js"
 import { formatRecoveryCode, normalizeCode, randomRecoveryCode } from "../crypto/codes.js"
 import { Sealer } from "../crypto/Sealer.js"
 import { Storage } from "../storage/Storage.js"
-import { attemptPolicy } from "./Totp.js"
+import { attemptPolicy, wrongCodeEvents } from "./Totp.js"
+import { append, event, stamp } from "./Events.js"
 import * as Users from "./Users.js"
 
 /** What a code's keyed hash is computed over: bound to its user, so sets of two users never match. */
@@ -57,7 +58,9 @@ export const generate = (tenantId: string, userId: string) =>
       Effect.map(Effect.orDie(sealer.keyedHash(codeData(tenantId, userId, code))), (h) => h.hash)
     )
     const now = yield* Clock.currentTimeMillis
-    const result = yield* storage.replaceRecoveryCodes(tenantId, userId, { keyId: sealer.activeKeyId, hashes, createdAt: now })
+    const s = yield* stamp(tenantId, now)
+    const result = yield* storage.replaceRecoveryCodes(tenantId, userId, { keyId: sealer.activeKeyId, hashes, createdAt: now }, (r) =>
+      r === "Replaced" ? [event(s, "recovery_codes.generated", userId, { count: hashes.length })] : [])
     if (result === "NoUser") return yield* Users.userNotFound(userId)
     if (result === "NoTotp") {
       return yield* new InvalidPayload({
@@ -97,9 +100,12 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
     const policies = yield* Policies
     const sealer = yield* Sealer
     const now = yield* Clock.currentTimeMillis
+    const s = yield* stamp(tenantId, now)
+    const rejected = (reason: string) => event(s, "recovery_code.rejected", userId, { reason })
     const set = yield* storage.getRecoveryCodes(tenantId, userId)
     if (Option.isNone(set)) {
       yield* Users.find(tenantId, userId)
+      yield* append([rejected("no_codes")])
       return yield* new Unauthorized({ message: "The user has no recovery codes" })
     }
     // Before anything is counted: a key missing from the keyring is the service's fault.
@@ -117,7 +123,9 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
         )
       )
     )
-    const attempt = yield* storage.beginTotpAttempt(tenantId, userId, now, attemptPolicy(policies))
+    const policy = attemptPolicy(policies)
+    const attempt = yield* storage.beginTotpAttempt(tenantId, userId, now, policy, (a) =>
+      a._tag === "Locked" ? [rejected("locked")] : a._tag === "Missing" ? [rejected("no_totp")] : [])
     if (attempt._tag === "Locked") {
       return yield* new TooManyRequests({
         message: "Too many wrong codes; wait before trying again",
@@ -125,6 +133,11 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
       })
     }
     if (attempt._tag === "Missing") return yield* wrongCode
-    if (!(yield* storage.useRecoveryCode(tenantId, userId, hash, now))) return yield* wrongCode
+    const counted = attempt.totp
+    const used = yield* storage.useRecoveryCode(tenantId, userId, hash, now, (ok) =>
+      ok
+        ? [event(s, "recovery_code.used", userId, { remaining: Math.max(0, set.value.remaining - 1) })]
+        : wrongCodeEvents(s, userId, "recovery_code.rejected", counted, policy))
+    if (!used) return yield* wrongCode
     return Users.toUser(yield* Users.find(tenantId, userId))
   }).pipe(span("verify", tenantId))

@@ -16,6 +16,7 @@ import { SecureRandom } from "../crypto/SecureRandom.js"
 import { generateAccessToken } from "./Tokens.js"
 import type { TenantRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
+import { event, stamp } from "./Events.js"
 
 const emptyCompanyInfo = {
   Name: "",
@@ -54,7 +55,9 @@ export const update = (tenantId: string, request: UpdateTenantRequest) =>
   Effect.gen(function* () {
     if (request.callbackUrl === undefined) return yield* get(tenantId)
     const storage = yield* Storage
-    const updated = yield* storage.setTenantCallbackUrl(tenantId, request.callbackUrl)
+    const s = yield* stamp(tenantId)
+    const updated = yield* storage.setTenantCallbackUrl(tenantId, request.callbackUrl, (found) =>
+      Option.isSome(found) ? [event(s, "tenant.updated", undefined, { changed: "callbackUrl" })] : [])
     return yield* Option.match(updated, { onNone: tenantVanished, onSome: (record) => Effect.succeed(toTenant(record)) })
   })
 

@@ -16,6 +16,7 @@ import { hashToken } from "../crypto/tokens.js"
 import { SecureRandom } from "../crypto/SecureRandom.js"
 import type { AccessTokenRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
+import { event, stamp } from "./Events.js"
 
 /**
  * A new access token (the whole bearer secret): a random UUID, version 4 (122 random bits), the
@@ -64,7 +65,9 @@ export const create = (principal: Principal, request: CreateTokenRequest) =>
       createdBy: principal.tokenId,
       createdAt: yield* Clock.currentTimeMillis
     }
-    yield* storage.insertAccessToken(record)
+    const s = yield* stamp(principal.tenantId, record.createdAt)
+    yield* storage.insertAccessToken(record, (ok) =>
+      ok ? [event(s, "token.created", undefined, { tokenId: record.tokenId, permissions: permissions.join(",") })] : [])
     return toToken(record, bearer)
   })
 
@@ -109,6 +112,8 @@ export const list = (principal: Principal, options: ListOptions = {}) =>
 export const revoke = (principal: Principal, tokenId: string) =>
   Effect.gen(function* () {
     const storage = yield* Storage
-    const revoked = yield* storage.revokeAccessToken(principal.tenantId, tokenId, yield* Clock.currentTimeMillis)
+    const s = yield* stamp(principal.tenantId)
+    const revoked = yield* storage.revokeAccessToken(principal.tenantId, tokenId, s.occurredAt, (ok) =>
+      ok ? [event(s, "token.revoked", undefined, { tokenId })] : [])
     if (!revoked) return yield* new NotFound({ message: "No active token with this id in this tenant" })
   })

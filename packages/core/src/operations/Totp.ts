@@ -19,6 +19,8 @@ import type { TotpAttemptPolicy, TotpRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import * as Tenants from "./Tenants.js"
 import * as Users from "./Users.js"
+import type { Stamp } from "./Events.js"
+import { append, event, stamp } from "./Events.js"
 
 /**
  * Binds a sealed secret to its row: a secret copied to another user fails to open (key rotation
@@ -71,7 +73,9 @@ export const enable = (tenantId: string, userId: string) =>
       { issuer: "the tenant's name", account: "userId", secret: "the secret" }
     )
     const sealed = yield* sealer.seal(secretKey, secretContext(tenantId, userId))
-    const written = yield* storage.setPendingTotp(tenantId, userId, sealed, yield* Clock.currentTimeMillis)
+    const s = yield* stamp(tenantId)
+    const written = yield* storage.setPendingTotp(tenantId, userId, sealed, s.occurredAt, (ok) =>
+      ok ? [event(s, "totp.enrolled", userId)] : [])
     if (!written) return yield* Users.userNotFound(userId)
     return { secretKey, qrImage } satisfies TotpEnableResponse
   })
@@ -84,7 +88,8 @@ export const disable = (tenantId: string, userId: string) =>
   Effect.gen(function* () {
     yield* Users.find(tenantId, userId)
     const storage = yield* Storage
-    yield* storage.disableTotp(tenantId, userId)
+    const s = yield* stamp(tenantId)
+    yield* storage.disableTotp(tenantId, userId, () => [event(s, "totp.disabled", userId)])
   })
 
 /**
@@ -164,9 +169,12 @@ export const verify = (tenantId: string, userId: string, code: string) =>
     const policies = yield* Policies
     const now = yield* Clock.currentTimeMillis
     const policy = attemptPolicy(policies)
+    const s = yield* stamp(tenantId, now)
+    const rejected = (reason: string) => event(s, "totp.rejected", userId, { reason })
     const before = yield* storage.getTotp(tenantId, userId)
     if (Option.isNone(before)) {
       yield* Users.find(tenantId, userId)
+      yield* append([rejected("not_enabled")])
       return yield* notEnabled
     }
     // Opened by their sealed text: the attempt below answers the secrets as it counted, which a
@@ -175,7 +183,8 @@ export const verify = (tenantId: string, userId: string, code: string) =>
     for (const [, sealed] of liveSecrets(before.value, now, policy)) {
       if (sealed !== undefined) opened.set(sealed, yield* openSecret(tenantId, userId, sealed))
     }
-    const attempt = yield* storage.beginTotpAttempt(tenantId, userId, now, policy)
+    const attempt = yield* storage.beginTotpAttempt(tenantId, userId, now, policy, (a) =>
+      a._tag === "Locked" ? [rejected("locked")] : a._tag === "Missing" ? [rejected("not_enabled")] : [])
     if (attempt._tag === "Locked") {
       return yield* new TooManyRequests({
         message: "Too many wrong codes; wait before trying again",
@@ -187,13 +196,21 @@ export const verify = (tenantId: string, userId: string, code: string) =>
       return yield* notEnabled
     }
     const candidates = liveSecrets(attempt.totp, now, policy)
-    if (candidates.every(([, sealed]) => sealed === undefined)) return yield* notEnabled
+    if (candidates.every(([, sealed]) => sealed === undefined)) {
+      yield* append([rejected("not_enabled")])
+      return yield* notEnabled
+    }
     for (const [kind, sealed] of candidates) {
       if (sealed === undefined) continue
       const secret = opened.get(sealed) ?? (yield* openSecret(tenantId, userId, sealed))
       const step = verifyTotp(secret, code, now)
       if (step === undefined) continue
-      const accepted = yield* storage.acceptTotpStep({ tenantId, userId, step, secret: sealed, kind })
+      const accepted = yield* storage.acceptTotpStep({ tenantId, userId, step, secret: sealed, kind }, (ok) =>
+        !ok
+          ? [rejected("already_used")]
+          : kind === "pending"
+          ? [event(s, "totp.confirmed", userId), event(s, "totp.verified", userId)]
+          : [event(s, "totp.verified", userId)])
       if (!accepted) return yield* wrongCode
       const user = yield* storage.getUser(tenantId, userId)
       return yield* Option.match(user, {
@@ -201,5 +218,25 @@ export const verify = (tenantId: string, userId: string, code: string) =>
         onSome: (record): Effect.Effect<User> => Effect.succeed(Users.toUser(record))
       })
     }
+    yield* append(wrongCodeEvents(s, userId, "totp.rejected", attempt.totp, policy))
     return yield* wrongCode
   })
+
+/**
+ * The events of a wrong code: rejected, and locked when it was the attempt that started a
+ * lock-out (counted before the comparison).
+ * @since 0.0.0
+ */
+export const wrongCodeEvents = (
+  s: Stamp,
+  userId: string,
+  type: "totp.rejected" | "recovery_code.rejected",
+  counted: TotpRecord,
+  policy: TotpAttemptPolicy
+) =>
+  counted.failures >= policy.limit && counted.lockedUntil !== undefined
+    ? [
+      event(s, type, userId, { reason: "wrong_code" }),
+      event(s, "totp.locked", userId, { failures: counted.failures, lockedUntil: new Date(counted.lockedUntil).toISOString() })
+    ]
+    : [event(s, type, userId, { reason: "wrong_code" })]

@@ -10,6 +10,7 @@ import { Conflict, NotFound, Unavailable } from "../domain/errors.js"
 import type { CreateUserRequest, UpdateUserRequest, User } from "../domain/models.js"
 import type { UserRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
+import { event, stamp } from "./Events.js"
 
 /** The wire form of a stored user: no `email` key when it has none. @since 0.0.0 */
 export const toUser = (record: UserRecord): User =>
@@ -43,7 +44,9 @@ export const create = (tenantId: string, request: CreateUserRequest) =>
   Effect.gen(function* () {
     const storage = yield* Storage
     const record: UserRecord = { userId: request.userId, email: request.email }
-    const created = yield* storage.insertUser(tenantId, record, yield* Clock.currentTimeMillis)
+    const s = yield* stamp(tenantId, yield* Clock.currentTimeMillis)
+    const created = yield* storage.insertUser(tenantId, record, s.occurredAt, (ok) =>
+      ok ? [event(s, "user.created", request.userId, { hasEmail: request.email !== undefined })] : [])
     if (!created) {
       return yield* new Conflict({ message: `User ${JSON.stringify(request.userId)} already exists` })
     }
@@ -62,7 +65,9 @@ export const update = (tenantId: string, userId: string, request: UpdateUserRequ
   Effect.gen(function* () {
     if (request.email === undefined) return yield* get(tenantId, userId)
     const storage = yield* Storage
-    const updated = yield* storage.updateUserEmail(tenantId, userId, request.email)
+    const s = yield* stamp(tenantId)
+    const updated = yield* storage.updateUserEmail(tenantId, userId, request.email, (found) =>
+      Option.isSome(found) ? [event(s, "user.updated", userId, { email: "set" })] : [])
     return yield* Option.match(updated, {
       onNone: () => Effect.fail(userNotFound(userId)),
       onSome: (record) => Effect.succeed(toUser(record))
@@ -77,6 +82,8 @@ export const update = (tenantId: string, userId: string, request: UpdateUserRequ
 export const remove = (tenantId: string, userId: string) =>
   Effect.gen(function* () {
     const storage = yield* Storage
-    const deleted = yield* storage.deleteUser(tenantId, userId, yield* Clock.currentTimeMillis)
+    const s = yield* stamp(tenantId)
+    const deleted = yield* storage.deleteUser(tenantId, userId, s.occurredAt, (ok) =>
+      ok ? [event(s, "user.deleted", userId)] : [])
     if (!deleted) return yield* userNotFound(userId)
   })

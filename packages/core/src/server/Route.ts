@@ -39,6 +39,7 @@ import type { Permission } from "../domain/permissions.js"
 import { allows } from "../domain/permissions.js"
 import type { Principal } from "../domain/principal.js"
 import * as Access from "../operations/Access.js"
+import { currentActor } from "../operations/Events.js"
 import type { Storage } from "../storage/Storage.js"
 import { invalidMessage } from "../contract/issues.js"
 import { ClientRateLimiter } from "./ClientRateLimiter.js"
@@ -262,7 +263,10 @@ const makeRoute = <R>(
     const decoded = decodeRequest(request)
     return Either.isLeft(decoded)
       ? Effect.fail(decoded.left)
-      : Effect.flatMap(handler({ principal, ...decoded.right }), encodeSuccess)
+      : principal === undefined
+      ? Effect.flatMap(handler({ principal, ...decoded.right }), encodeSuccess)
+      // The events the handler writes name the caller's token as their actor.
+      : Effect.flatMap(Effect.locally(handler({ principal, ...decoded.right }), currentActor, principal.tokenId), encodeSuccess)
   }
 
   // The steps that need no service (the permission check, decoding, encoding) are plain functions

@@ -14,6 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Context from "effect/Context"
 import type { Unavailable } from "../domain/errors.js"
 import type { Permission } from "../domain/permissions.js"
+import type { EventLogPage, EventQuery, EventsOf, NewEvent } from "./events.js"
 
 /** @since 0.0.0 */
 export interface TenantRecord {
@@ -175,11 +176,12 @@ export interface StorageService {
   readonly findTenantByName: (name: string) => Effect.Effect<Option.Option<TenantRecord>, Unavailable>
   readonly setTenantCallbackUrl: (
     tenantId: string,
-    callbackUrl: string
+    callbackUrl: string,
+    events?: EventsOf<Option.Option<TenantRecord>>
   ) => Effect.Effect<Option.Option<TenantRecord>, Unavailable>
 
   /** False when a token of that id or hash exists. */
-  readonly insertAccessToken: (token: AccessTokenRecord) => Effect.Effect<boolean, Unavailable>
+  readonly insertAccessToken: (token: AccessTokenRecord, events?: EventsOf<boolean>) => Effect.Effect<boolean, Unavailable>
   /** An active (not revoked) token by the hash of the bearer token. */
   readonly findAccessToken: (secretHash: string) => Effect.Effect<Option.Option<AccessTokenRecord>, Unavailable>
   /** Active tokens of a tenant, oldest first. */
@@ -188,34 +190,51 @@ export interface StorageService {
     page: { readonly offset: number; readonly limit: number }
   ) => Effect.Effect<{ readonly items: ReadonlyArray<AccessTokenRecord>; readonly total: number }, Unavailable>
   /** Revokes at once; false when the tenant has no such active token. */
-  readonly revokeAccessToken: (tenantId: string, tokenId: string, now: number) => Effect.Effect<boolean, Unavailable>
+  readonly revokeAccessToken: (
+    tenantId: string,
+    tokenId: string,
+    now: number,
+    events?: EventsOf<boolean>
+  ) => Effect.Effect<boolean, Unavailable>
 
   /** False when the user already exists. */
-  readonly insertUser: (tenantId: string, user: UserRecord, now: number) => Effect.Effect<boolean, Unavailable>
+  readonly insertUser: (
+    tenantId: string,
+    user: UserRecord,
+    now: number,
+    events?: EventsOf<boolean>
+  ) => Effect.Effect<boolean, Unavailable>
   readonly getUser: (tenantId: string, userId: string) => Effect.Effect<Option.Option<UserRecord>, Unavailable>
   /** Sets the e-mail address; a change of address revokes the user's unused links. */
   readonly updateUserEmail: (
     tenantId: string,
     userId: string,
-    email: string
+    email: string,
+    events?: EventsOf<Option.Option<UserRecord>>
   ) => Effect.Effect<Option.Option<UserRecord>, Unavailable>
   /**
    * Erases the user with its e-mail, TOTP secret, links and queued messages, in one transaction.
    * Only the hashes of its live links are kept until they expire, so that such a link answers
    * `UserDeleted` rather than `Invalid`.
    */
-  readonly deleteUser: (tenantId: string, userId: string, now: number) => Effect.Effect<boolean, Unavailable>
+  readonly deleteUser: (
+    tenantId: string,
+    userId: string,
+    now: number,
+    events?: EventsOf<boolean>
+  ) => Effect.Effect<boolean, Unavailable>
 
   /**
    * Under a lock on the user: its address check, the throttle, revocation of earlier unused links,
    * the new link and its message: one transaction.
    */
-  readonly issueMagicLink: (request: IssueMagicLink) => Effect.Effect<IssueResult, Unavailable>
+  readonly issueMagicLink: (request: IssueMagicLink, events?: EventsOf<IssueResult>) => Effect.Effect<IssueResult, Unavailable>
   /** Consumes an unexpired, unused link atomically: of concurrent calls, exactly one succeeds. */
   readonly consumeMagicLink: (
     tenantId: string,
     tokenHash: string,
-    now: number
+    now: number,
+    events?: EventsOf<ConsumeResult>
   ) => Effect.Effect<ConsumeResult, Unavailable>
 
   readonly getTotp: (tenantId: string, userId: string) => Effect.Effect<Option.Option<TotpRecord>, Unavailable>
@@ -228,10 +247,11 @@ export interface StorageService {
     tenantId: string,
     userId: string,
     sealed: string,
-    now: number
+    now: number,
+    events?: EventsOf<boolean>
   ) => Effect.Effect<boolean, Unavailable>
   /** Erases both secrets. */
-  readonly disableTotp: (tenantId: string, userId: string) => Effect.Effect<void, Unavailable>
+  readonly disableTotp: (tenantId: string, userId: string, events?: EventsOf<void>) => Effect.Effect<void, Unavailable>
   /**
    * Counts an attempt before the comparison, atomically: refused while a lock-out lasts. The
    * attempt that reaches `limit` consecutive failures starts a lock-out, twice as long as the
@@ -242,13 +262,14 @@ export interface StorageService {
     tenantId: string,
     userId: string,
     now: number,
-    policy: TotpAttemptPolicy
+    policy: TotpAttemptPolicy,
+    events?: EventsOf<TotpAttempt>
   ) => Effect.Effect<TotpAttempt, Unavailable>
   /**
    * Records a right code: only when `step` is after the last accepted one; resets the failures
    * and the lock-out escalation.
    */
-  readonly acceptTotpStep: (request: AcceptTotpStep) => Effect.Effect<boolean, Unavailable>
+  readonly acceptTotpStep: (request: AcceptTotpStep, events?: EventsOf<boolean>) => Effect.Effect<boolean, Unavailable>
   /** Some sealed TOTP secret of any user, to check a keyring against (none in an empty database). */
   readonly sampleTotpSecret: Effect.Effect<Option.Option<SealedTotpSecret>, Unavailable>
 
@@ -279,7 +300,7 @@ export interface StorageService {
     leaseUntil: number
   ) => Effect.Effect<ReadonlyArray<string>, Unavailable>
   /** Each of these changes the message only while `claimed` still holds its lease (else false). */
-  readonly markOutboxSent: (claimed: OutboxRecord) => Effect.Effect<boolean, Unavailable>
+  readonly markOutboxSent: (claimed: OutboxRecord, events?: EventsOf<boolean>) => Effect.Effect<boolean, Unavailable>
   /** Due again at `nextAttemptAt`; `superseded` instead when a newer message of the user exists. */
   readonly retryOutbox: (
     claimed: OutboxRecord,
@@ -289,7 +310,8 @@ export interface StorageService {
   readonly finishOutbox: (
     claimed: OutboxRecord,
     status: "expired" | "failed",
-    error: string
+    error: string,
+    events?: EventsOf<boolean>
   ) => Effect.Effect<boolean, Unavailable>
   /**
    * Gives the lease back unused: the message is due again and the claim's attempt is not counted
@@ -316,7 +338,8 @@ export interface StorageService {
   readonly replaceRecoveryCodes: (
     tenantId: string,
     userId: string,
-    set: RecoveryCodeSet
+    set: RecoveryCodeSet,
+    events?: EventsOf<"Replaced" | "NoTotp" | "NoUser">
   ) => Effect.Effect<"Replaced" | "NoTotp" | "NoUser", Unavailable>
   /** The user's set: its key id, codes left unused, and when it was made (none without a set). */
   readonly getRecoveryCodes: (
@@ -332,7 +355,8 @@ export interface StorageService {
     tenantId: string,
     userId: string,
     codeHash: string,
-    now: number
+    now: number,
+    events?: EventsOf<boolean>
   ) => Effect.Effect<boolean, Unavailable>
 
   /** The user's live sign-in challenge that has a code: its link's hash and the code's key id. */
@@ -346,7 +370,7 @@ export interface StorageService {
    * challenge (its link too); a wrong one is counted, and the one that reaches `limit` ends the
    * challenge (the link is revoked). Of concurrent attempts, at most `limit` wrong ones count.
    */
-  readonly tryEmailCode: (attempt: EmailCodeTry) => Effect.Effect<EmailCodeAttempt, Unavailable>
+  readonly tryEmailCode: (attempt: EmailCodeTry, events?: EventsOf<EmailCodeAttempt>) => Effect.Effect<EmailCodeAttempt, Unavailable>
 
   /** The numbers to offer for a live, undecided handoff link (none otherwise). */
   readonly getHandoffChoices: (
@@ -362,7 +386,8 @@ export interface StorageService {
     tenantId: string,
     tokenHash: string,
     matchNumber: number,
-    now: number
+    now: number,
+    events?: EventsOf<HandoffDecision>
   ) => Effect.Effect<"Approved" | "Denied" | "Invalid", Unavailable>
   /**
    * A handoff's state at `now`; an approved one is handed over by this call, to exactly one
@@ -425,6 +450,59 @@ export interface StorageService {
     ids: ReadonlyArray<string> | "all",
     now: number
   ) => Effect.Effect<ReadonlyArray<string>, Unavailable>
+
+  // -------------------------------------------------------------------------------------------
+  // Events and webhooks (SPEC 6). The methods above that change auth state take `events`: the
+  // events of their outcome, written in the same transaction (none on a failed write). Writing
+  // an event also queues its deliveries to the tenant's enabled webhooks that subscribe to it.
+
+  /** Writes events that report an outcome with no change of its own (a rejected code), in one step. */
+  readonly appendEvents: (events: ReadonlyArray<NewEvent>) => Effect.Effect<void, Unavailable>
+  /**
+   * The tenant's events after a position, in log order: a reader that reads on from `next` sees
+   * every event once, also while other replicas commit concurrently (an event becomes visible to
+   * readers only once no event can still commit before it).
+   */
+  readonly listEvents: (query: EventQuery) => Effect.Effect<EventLogPage, Unavailable>
+  /** Deletes events that occurred before `before`, and delivery logs created before `deliveriesBefore`. */
+  readonly purgeEvents: (before: number, deliveriesBefore: number) => Effect.Effect<number, Unavailable>
+
+  readonly insertWebhook: (webhook: WebhookRecord) => Effect.Effect<void, Unavailable>
+  readonly listWebhooks: (tenantId: string) => Effect.Effect<ReadonlyArray<WebhookRecord>, Unavailable>
+  readonly getWebhook: (tenantId: string, id: string) => Effect.Effect<Option.Option<WebhookRecord>, Unavailable>
+  readonly deleteWebhook: (tenantId: string, id: string) => Effect.Effect<boolean, Unavailable>
+  /** The new secret signs from now on, the current one beside it until `previousUntil`. */
+  readonly rotateWebhookSecret: (
+    tenantId: string,
+    id: string,
+    secret: string,
+    previousUntil: number
+  ) => Effect.Effect<Option.Option<WebhookRecord>, Unavailable>
+  /** A webhook's deliveries, newest first, each with its attempts. */
+  readonly listWebhookDeliveries: (
+    tenantId: string,
+    webhookId: string,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<WebhookDeliveryRecord>, Unavailable>
+  /** Makes a delivery due again now (a failed one too), re-enabling nothing. False when unknown. */
+  readonly retryWebhookDelivery: (
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    now: number
+  ) => Effect.Effect<boolean, Unavailable>
+  /** Leases up to `limit` due deliveries of enabled webhooks, as `claimOutbox` does messages. */
+  readonly claimWebhookDeliveries: (
+    now: number,
+    leaseMillis: number,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, Unavailable>
+  /**
+   * Records an attempt of a claimed delivery (only while the claim holds its lease) and its
+   * outcome: `delivered`, due again at `nextAttemptAt`, or `failed` for good. `disable`: the
+   * webhook failed every attempt for too long, and is disabled with these events.
+   */
+  readonly recordWebhookAttempt: (attempt: WebhookAttemptResult) => Effect.Effect<boolean, Unavailable>
 }
 
 /**
@@ -485,6 +563,79 @@ export interface ExportedUser {
       readonly lastStep: number | undefined
     }
     | undefined
+}
+
+/** A handoff decided: what `decideHandoff`'s events are made from. @since 0.0.0 */
+export interface HandoffDecision {
+  readonly outcome: "Approved" | "Denied"
+  readonly userId: string
+}
+
+/** A tenant's webhook endpoint. Its secrets are sealed. @since 0.0.0 */
+export interface WebhookRecord {
+  readonly id: string
+  readonly tenantId: string
+  readonly url: string
+  /** Event types, or `*`. */
+  readonly events: ReadonlyArray<string>
+  readonly enabled: boolean
+  readonly createdAt: number
+  readonly secret: string
+  /** The secret before the last rotation, signing beside the new one until `previousUntil`. */
+  readonly previousSecret: string | undefined
+  readonly previousUntil: number | undefined
+  /** Since when every attempt failed (undefined after a success). */
+  readonly failingSince: number | undefined
+}
+
+/** One attempt at a delivery. @since 0.0.0 */
+export interface WebhookAttemptRecord {
+  readonly attemptedAt: number
+  /** The HTTP status answered, if any. */
+  readonly statusCode: number | undefined
+  readonly durationMillis: number
+  readonly error: string | undefined
+}
+
+/** @since 0.0.0 */
+export type WebhookDeliveryStatus = "pending" | "delivered" | "failed"
+
+/** @since 0.0.0 */
+export interface WebhookDeliveryRecord {
+  readonly id: string
+  readonly webhookId: string
+  readonly eventId: string
+  readonly eventType: string
+  readonly createdAt: number
+  readonly status: WebhookDeliveryStatus
+  readonly nextAttemptAt: number
+  readonly attempts: ReadonlyArray<WebhookAttemptRecord>
+}
+
+/** A delivery leased to a worker, with what it needs to send it. @since 0.0.0 */
+export interface ClaimedDelivery {
+  readonly id: string
+  readonly tenantId: string
+  readonly webhookId: string
+  readonly eventId: string
+  /** The body: the event's JSON. */
+  readonly payload: string
+  readonly createdAt: number
+  readonly attempts: number
+  readonly leaseUntil: number
+  readonly webhook: WebhookRecord
+}
+
+/** @since 0.0.0 */
+export interface WebhookAttemptResult {
+  readonly claimed: ClaimedDelivery
+  readonly attempt: WebhookAttemptRecord
+  readonly outcome:
+    | { readonly _tag: "Delivered" }
+    | { readonly _tag: "Retry"; readonly nextAttemptAt: number }
+    | { readonly _tag: "Failed" }
+  /** Disables the webhook (it failed every attempt too long), writing these events. */
+  readonly disable?: ReadonlyArray<NewEvent> | undefined
 }
 
 /** The keyed hash of a sign-in mail's code and the key it was derived from. @since 0.0.0 */

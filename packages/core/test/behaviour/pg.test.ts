@@ -3,6 +3,8 @@ import { makePgStorage } from "../../src/storage/pg/index.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { describePostgres } from "../support/postgres.js"
 import { operatorSuite } from "./operator-suite.js"
+import { eventsSuite } from "./events-suite.js"
+import { webhooksSuite } from "./webhooks-suite.js"
 import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
@@ -18,4 +20,6 @@ describePostgres("PostgreSQL storage", (db) => {
   behaviourSuite("PostgreSQL", fresh)
   recoverySuite("PostgreSQL", fresh)
   operatorSuite("PostgreSQL", fresh)
+  eventsSuite("PostgreSQL", fresh)
+  webhooksSuite("PostgreSQL", fresh)
 })

@@ -5,6 +5,8 @@ import { join } from "node:path"
 import { layerSqlite } from "../../src/storage/sqlite/index.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { operatorSuite } from "./operator-suite.js"
+import { eventsSuite } from "./events-suite.js"
+import { webhooksSuite } from "./webhooks-suite.js"
 import { recoverySuite } from "./recovery-suite.js"
 import { behaviourSuite } from "./suite.js"
 
@@ -23,3 +25,5 @@ const freshFile = () =>
 behaviourSuite("SQLite", freshFile)
 recoverySuite("SQLite", freshFile)
 operatorSuite("SQLite", freshFile)
+eventsSuite("SQLite", freshFile)
+webhooksSuite("SQLite", freshFile)

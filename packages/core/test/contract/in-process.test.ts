@@ -81,7 +81,16 @@ const OtherHandlers = Layer.mergeAll(
       .handle("startHandoff", () => notHere)
       .handle("getHandoff", () => notHere)
       .handle("handoffChoices", () => notHere)
-      .handle("approveHandoff", () => notHere))
+      .handle("approveHandoff", () => notHere)),
+  HttpApiBuilder.group(TestApi, "events", (handlers) => handlers.handle("list", () => notHere)),
+  HttpApiBuilder.group(TestApi, "webhooks", (handlers) =>
+    handlers
+      .handle("create", () => notHere)
+      .handle("list", () => notHere)
+      .handle("delete", () => notHere)
+      .handle("rotateSecret", () => notHere)
+      .handle("listDeliveries", () => notHere)
+      .handle("retryDelivery", () => notHere))
 )
 
 const { dispose, handler } = HttpApiBuilder.toWebHandler(

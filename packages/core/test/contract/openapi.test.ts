@@ -107,7 +107,19 @@ const componentsAdded = [
   "HandoffStatus",
   "HandoffLinkRequest",
   "HandoffChoices",
-  "ApproveHandoffRequest"
+  "ApproveHandoffRequest",
+  // SPEC 6: events and webhooks.
+  "EventType",
+  "EventPage",
+  "Event",
+  "CreateWebhookRequest",
+  "WebhookUrl",
+  "WebhookWithSecret",
+  "WebhookList",
+  "Webhook",
+  "WebhookDeliveryList",
+  "WebhookDelivery",
+  "WebhookAttempt"
 ]
 
 /**
@@ -126,7 +138,18 @@ const beyondV1: Record<string, { readonly operationId: string; readonly statuses
   "POST /v1/users/{userId}/email/handoff": { operationId: "users/email/handoff", statuses: ["201", "400", "403", "404", "429", "503"] },
   "GET /v1/handoffs/{handoffId}": { operationId: "handoffs/get", statuses: ["200", "400", "403", "404", "503"] },
   "POST /v1/handoffs/choices": { operationId: "handoffs/choices", statuses: ["200", "400", "401", "403", "503"] },
-  "POST /v1/handoffs/approve": { operationId: "handoffs/approve", statuses: ["204", "400", "401", "403", "503"] }
+  "POST /v1/handoffs/approve": { operationId: "handoffs/approve", statuses: ["204", "400", "401", "403", "503"] },
+  // SPEC 6 (ADMIN).
+  "GET /v1/events": { operationId: "events/list", statuses: ["200", "400", "403", "503"] },
+  "POST /v1/webhooks": { operationId: "webhooks/create", statuses: ["201", "400", "403", "503"] },
+  "GET /v1/webhooks": { operationId: "webhooks/list", statuses: ["200", "400", "403", "503"] },
+  "DELETE /v1/webhooks/{id}": { operationId: "webhooks/delete", statuses: ["204", "400", "403", "404", "503"] },
+  "POST /v1/webhooks/{id}/secret": { operationId: "webhooks/rotateSecret", statuses: ["200", "400", "403", "404", "503"] },
+  "GET /v1/webhooks/{id}/deliveries": { operationId: "webhooks/deliveries", statuses: ["200", "400", "403", "404", "503"] },
+  "POST /v1/webhooks/{id}/deliveries/{deliveryId}/retry": {
+    operationId: "webhooks/retryDelivery",
+    statuses: ["204", "400", "403", "404", "503"]
+  }
 }
 
 /**
@@ -310,8 +333,13 @@ describe("OpenAPI document vs the reference", () => {
     }
   })
 
-  it("beyond v1, codes and link tokens travel in bodies: no query parameter but the long poll's wait", () => {
+  it("beyond v1, codes and link tokens travel in bodies: no query parameter but the long poll's wait and the event log's page", () => {
     const queries = Object.keys(beyondV1).flatMap((key) => (ourOp(key).parameters ?? []).filter((p) => p.in === "query").map((p) => `${key} ${p.name}`))
-    expect(queries).toEqual(["GET /v1/handoffs/{handoffId} wait"])
+    expect(queries).toEqual([
+      "GET /v1/handoffs/{handoffId} wait",
+      "GET /v1/events after",
+      "GET /v1/events limit",
+      "GET /v1/events type"
+    ])
   })
 })

@@ -12,6 +12,7 @@ import { layerDevMailbox } from "../../src/mail/DevMailbox.js"
 import { MailDeliveryError, MailTransport } from "../../src/mail/MailTransport.js"
 import { backoffDelay, deliverDue, layerOutboxWorker } from "../../src/mail/OutboxWorker.js"
 import { layerSmtp } from "../../src/mail/smtp/index.js"
+import * as Events from "../../src/operations/Events.js"
 import * as MagicLink from "../../src/operations/MagicLink.js"
 import { layerMemory, makeMemoryStorage } from "../../src/storage/memory/index.js"
 import { layerSqlite } from "../../src/storage/sqlite/index.js"
@@ -360,5 +361,32 @@ describe("leases that could not be renewed", () => {
       expect(logs.lines.filter((line) => line.includes("leases could not be renewed")).length).toBeGreaterThan(0)
       expect(logs.lines.some((line) => line.includes("not started, its lease was lost"))).toBe(true)
       expect(logs.lines.some((line) => line.includes("sent after its lease lapsed"))).toBe(true)
+    }))
+})
+
+describe("the outbox worker's events (SPEC 6.1)", () => {
+  it.scoped("mail.delivered, mail.failed (refused) and mail.dropped (link expired), with no address or error text", () =>
+    Effect.gen(function* () {
+      const peer = yield* smtpPeer()
+      yield* Effect.gen(function* () {
+        const tenantId = yield* setup("alice@example.com", "bob@example.com", "carol@example.com")
+        const alice = yield* sendLink(tenantId, "alice@example.com")
+        expect((yield* deliverDue()).sent).toBe(1)
+        yield* peer.setMode("reject")
+        const bob = yield* sendLink(tenantId, "bob@example.com")
+        expect((yield* deliverDue()).failed).toBe(1)
+        yield* peer.setMode("accept")
+        const carol = yield* sendLink(tenantId, "carol@example.com")
+        yield* TestClock.adjust("11 minutes")
+        expect((yield* deliverDue()).expired).toBe(1)
+        const mail = (yield* Events.list(tenantId, {})).events.filter((e) => e.type.startsWith("mail."))
+        expect(mail.map((e) => [e.type, e.userId, e.data.messageId])).toEqual([
+          ["mail.delivered", "alice", alice.id],
+          ["mail.failed", "bob", bob.id],
+          ["mail.dropped", "carol", carol.id]
+        ])
+        expect(mail.every((e) => e.actor === undefined)).toBe(true)
+        expect(JSON.stringify(mail)).not.toContain("@")
+      }).pipe(Effect.provide(Layer.merge(services(layerMemory), layerSmtp({ url: peer.url, from }))))
     }))
 })

@@ -99,7 +99,11 @@ const storageTables = [
   "outbox",
   "keyring_check",
   "recovery_codes",
-  "handoffs"
+  "handoffs",
+  "events",
+  "webhooks",
+  "webhook_deliveries",
+  "webhook_attempts"
 ]
 
 const useTestDatabase = (): TestDatabase => {

@@ -11,14 +11,21 @@ import * as Option from "effect/Option"
 import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, lockoutMillis, maxLockoutLevel } from "../lockout.js"
 import { sealedKeyId } from "../../crypto/Sealer.js"
+import type { EventRecord, EventsOf, NewEvent } from "../events.js"
+import { compareCursors, eventJson, newEventId, startCursor, subscribes } from "../events.js"
 import type {
   AccessTokenRecord,
+  ClaimedDelivery,
   ExportedUser,
   OutboxRecord,
   SealedCount,
   SealedKind,
   SealedRef,
   SealedValue,
+  WebhookAttemptRecord,
+  WebhookDeliveryRecord,
+  WebhookDeliveryStatus,
+  WebhookRecord,
   StorageService,
   TenantRecord,
   TotpRecord,
@@ -76,6 +83,21 @@ interface OutboxRow {
   readonly seq: number
 }
 
+interface DeliveryRow {
+  readonly tenantId: string
+  readonly webhookId: string
+  readonly eventId: string
+  readonly eventType: string
+  readonly payload: string
+  readonly createdAt: number
+  readonly seq: number
+  status: WebhookDeliveryStatus
+  attempts: number
+  nextAttemptAt: number
+  leaseUntil: number
+  readonly log: Array<WebhookAttemptRecord>
+}
+
 const key = (tenantId: string, userId: string) => `${tenantId}\u0000${userId}`
 
 /**
@@ -97,6 +119,53 @@ export const makeMemoryStorage = (): StorageService => {
   const handoffs = new Map<string, HandoffRow>()
   // operator: when each user was created (what `users export` writes).
   const userCreatedAt = new Map<string, number>()
+  // Events and webhooks (SPEC 6).
+  const eventLog: Array<EventRecord> = []
+  let eventSeq = 0
+  const webhooks = new Map<string, WebhookRecord>()
+  const deliveries = new Map<string, DeliveryRow>()
+  let deliverySeq = 0
+
+  // Each event gets its id and position here, in the step that writes it, and a delivery for
+  // each enabled webhook of its tenant that subscribes to it.
+  const writeEvents = (list: ReadonlyArray<NewEvent>) => {
+    for (const event of list) {
+      const id = newEventId(event.occurredAt)
+      eventLog.push({ ...event, id, cursor: { position: String(++eventSeq), id } })
+      for (const webhook of webhooks.values()) {
+        if (webhook.tenantId !== event.tenantId || !webhook.enabled || !subscribes(webhook.events, event.type)) continue
+        deliveries.set(key(webhook.id, id), {
+          tenantId: event.tenantId,
+          webhookId: webhook.id,
+          eventId: id,
+          eventType: event.type,
+          payload: JSON.stringify(eventJson({ ...event, id })),
+          createdAt: event.occurredAt,
+          seq: ++deliverySeq,
+          status: "pending",
+          attempts: 0,
+          nextAttemptAt: event.occurredAt,
+          leaseUntil: 0,
+          log: []
+        })
+      }
+    }
+  }
+  const withEvents = <A>(events: EventsOf<A> | undefined, run: () => A) => () => {
+    const result = run()
+    if (events !== undefined) writeEvents(events(result))
+    return result
+  }
+  const deliveryRecord = (row: DeliveryRow): WebhookDeliveryRecord => ({
+    id: row.eventId,
+    webhookId: row.webhookId,
+    eventId: row.eventId,
+    eventType: row.eventType,
+    createdAt: row.createdAt,
+    status: row.status,
+    nextAttemptAt: row.nextAttemptAt,
+    attempts: [...row.log]
+  })
 
   const liveLink = (link: LinkRow | undefined, now: number): link is LinkRow =>
     link !== undefined && link.consumedAt === undefined && !link.revoked && link.expiresAt > now
@@ -139,13 +208,17 @@ export const makeMemoryStorage = (): StorageService => {
   }
 
   // Changes a message only while the claim still holds its lease.
-  const update = (claimed: OutboxRecord, change: (record: OutboxRecord, row: OutboxRow) => OutboxRecord) =>
-    Effect.sync(() => {
+  const update = (
+    claimed: OutboxRecord,
+    change: (record: OutboxRecord, row: OutboxRow) => OutboxRecord,
+    events?: EventsOf<boolean>
+  ) =>
+    Effect.sync(withEvents(events, () => {
       const row = outbox.get(claimed.id)
       if (!row || row.record.leaseUntil !== claimed.leaseUntil) return false
       row.record = change(row.record, row)
       return true
-    })
+    }))
 
   return {
     insertTenant: (tenant) =>
@@ -157,21 +230,21 @@ export const makeMemoryStorage = (): StorageService => {
     getTenant: (tenantId) => Effect.sync(() => Option.fromNullable(tenants.get(tenantId))),
     findTenantByName: (name) =>
       Effect.sync(() => Option.fromNullable([...tenants.values()].find((t) => t.name === name))),
-    setTenantCallbackUrl: (tenantId, callbackUrl) =>
-      Effect.sync(() => {
+    setTenantCallbackUrl: (tenantId, callbackUrl, events) =>
+      Effect.sync(withEvents(events, () => {
         const t = tenants.get(tenantId)
         if (!t) return Option.none()
         const updated = { ...t, callbackUrl }
         tenants.set(tenantId, updated)
         return Option.some(updated)
-      }),
+      })),
 
-    insertAccessToken: (token) =>
-      Effect.sync(() => {
+    insertAccessToken: (token, events) =>
+      Effect.sync(withEvents(events, () => {
         if (tokens.has(token.tokenId) || [...tokens.values()].some((t) => t.secretHash === token.secretHash)) return false
         tokens.set(token.tokenId, { ...token, revokedAt: undefined })
         return true
-      }),
+      })),
     findAccessToken: (secretHash) =>
       Effect.sync(() =>
         Option.fromNullable([...tokens.keys()].map(activeToken).find((t) => t?.secretHash === secretHash))
@@ -184,25 +257,25 @@ export const makeMemoryStorage = (): StorageService => {
           .sort((a, b) => a.createdAt - b.createdAt || a.tokenId.localeCompare(b.tokenId))
         return { items: all.slice(offset, offset + limit), total: all.length }
       }),
-    revokeAccessToken: (tenantId, tokenId, now) =>
-      Effect.sync(() => {
+    revokeAccessToken: (tenantId, tokenId, now, events) =>
+      Effect.sync(withEvents(events, () => {
         const t = tokens.get(tokenId)
         if (!t || t.tenantId !== tenantId || t.revokedAt !== undefined) return false
         t.revokedAt = now
         return true
-      }),
+      })),
 
-    insertUser: (tenantId, user, now) =>
-      Effect.sync(() => {
+    insertUser: (tenantId, user, now, events) =>
+      Effect.sync(withEvents(events, () => {
         const k = key(tenantId, user.userId)
         if (users.has(k)) return false
         users.set(k, user)
         userCreatedAt.set(k, now)
         return true
-      }),
+      })),
     getUser: (tenantId, userId) => Effect.sync(() => Option.fromNullable(users.get(key(tenantId, userId)))),
-    updateUserEmail: (tenantId, userId, email) =>
-      Effect.sync(() => {
+    updateUserEmail: (tenantId, userId, email, events) =>
+      Effect.sync(withEvents(events, () => {
         const k = key(tenantId, userId)
         const u = users.get(k)
         if (!u) return Option.none()
@@ -210,9 +283,9 @@ export const makeMemoryStorage = (): StorageService => {
         const updated = { ...u, email }
         users.set(k, updated)
         return Option.some(updated)
-      }),
-    deleteUser: (tenantId, userId, now) =>
-      Effect.sync(() => {
+      })),
+    deleteUser: (tenantId, userId, now, events) =>
+      Effect.sync(withEvents(events, () => {
         const k = key(tenantId, userId)
         if (!users.delete(k)) return false
         totp.delete(k)
@@ -231,10 +304,10 @@ export const makeMemoryStorage = (): StorageService => {
           if (row.record.tenantId === tenantId && row.record.userId === userId) outbox.delete(id)
         }
         return true
-      }),
+      })),
 
-    issueMagicLink: (r) =>
-      Effect.sync(() => {
+    issueMagicLink: (r, events) =>
+      Effect.sync(withEvents(events, () => {
         if (users.get(key(r.tenantId, r.userId))?.email !== r.email) return { _tag: "UserChanged" } as const
         const recent = [...links.values()]
           .filter((l) => l.tenantId === r.tenantId && l.userId === r.userId && l.createdAt > r.now - r.windowMillis)
@@ -291,9 +364,9 @@ export const makeMemoryStorage = (): StorageService => {
           }
         })
         return { _tag: "Issued" } as const
-      }),
-    consumeMagicLink: (tenantId, tokenHash, now) =>
-      Effect.sync(() => {
+      })),
+    consumeMagicLink: (tenantId, tokenHash, now, events) =>
+      Effect.sync(withEvents(events, () => {
         const link = links.get(tokenHash)
         if (!link || link.tenantId !== tenantId) {
           return deletedUserLinks.get(tokenHash)?.tenantId === tenantId
@@ -304,12 +377,12 @@ export const makeMemoryStorage = (): StorageService => {
         if (link.handoff) return { _tag: "Handoff" } as const
         link.consumedAt = now
         return { _tag: "Consumed", userId: link.userId } as const
-      }),
+      })),
 
     getTotp: (tenantId, userId) =>
       Effect.sync(() => Option.map(Option.fromNullable(totp.get(key(tenantId, userId))), totpRecord)),
-    setPendingTotp: (tenantId, userId, sealed, now) =>
-      Effect.sync(() => {
+    setPendingTotp: (tenantId, userId, sealed, now, events) =>
+      Effect.sync(withEvents(events, () => {
         const k = key(tenantId, userId)
         if (!users.has(k)) return false
         const row = totp.get(k)
@@ -329,9 +402,9 @@ export const makeMemoryStorage = (): StorageService => {
           })
         }
         return true
-      }),
-    disableTotp: (tenantId, userId) =>
-      Effect.sync(() => {
+      })),
+    disableTotp: (tenantId, userId, events) =>
+      Effect.sync(withEvents(events, () => {
         const row = totp.get(key(tenantId, userId))
         if (row) {
           row.confirmedSecret = undefined
@@ -339,9 +412,9 @@ export const makeMemoryStorage = (): StorageService => {
           row.pendingSince = undefined
         }
         recoveryCodes.delete(key(tenantId, userId))
-      }),
-    beginTotpAttempt: (tenantId, userId, now, policy) =>
-      Effect.sync(() => {
+      })),
+    beginTotpAttempt: (tenantId, userId, now, policy, events) =>
+      Effect.sync(withEvents(events, () => {
         const row = totp.get(key(tenantId, userId))
         if (!row) return { _tag: "Missing" } as const
         const lockedUntil = lockoutEnd(row, policy)
@@ -360,9 +433,9 @@ export const makeMemoryStorage = (): StorageService => {
           row.pendingSince = undefined
         }
         return { _tag: "Allowed", totp: totpRecord(row) } as const
-      }),
-    acceptTotpStep: ({ kind, secret, step, tenantId, userId }) =>
-      Effect.sync(() => {
+      })),
+    acceptTotpStep: ({ kind, secret, step, tenantId, userId }, events) =>
+      Effect.sync(withEvents(events, () => {
         const row = totp.get(key(tenantId, userId))
         if (!row) return false
         if (row.lastStep !== undefined && row.lastStep >= step) return false
@@ -378,7 +451,7 @@ export const makeMemoryStorage = (): StorageService => {
         row.lockouts = 0
         row.lockedUntil = undefined
         return true
-      }),
+      })),
     sampleTotpSecret: Effect.sync(() => {
       for (const [k, row] of totp) {
         const sealed = row.confirmedSecret ?? row.pendingSecret
@@ -429,7 +502,7 @@ export const makeMemoryStorage = (): StorageService => {
           return [c.id]
         })
       ),
-    markOutboxSent: (c) => update(c, (r) => ({ ...r, status: "sent", lastError: undefined })),
+    markOutboxSent: (c, events) => update(c, (r) => ({ ...r, status: "sent", lastError: undefined }), events),
     retryOutbox: (c, nextAttemptAt, error) =>
       update(c, (r, row) => ({
         ...r,
@@ -438,7 +511,7 @@ export const makeMemoryStorage = (): StorageService => {
         lastError: error,
         leaseUntil: 0
       })),
-    finishOutbox: (c, status, error) => update(c, (r) => ({ ...r, status, lastError: error })),
+    finishOutbox: (c, status, error, events) => update(c, (r) => ({ ...r, status, lastError: error }), events),
     releaseOutbox: (c) =>
       update(c, (r, row) => ({
         ...r,
@@ -493,8 +566,8 @@ export const makeMemoryStorage = (): StorageService => {
     // -----------------------------------------------------------------------------------------
     // Recovery codes, e-mail codes and the sign-in handoff (SPEC 5).
 
-    replaceRecoveryCodes: (tenantId, userId, set) =>
-      Effect.sync(() => {
+    replaceRecoveryCodes: (tenantId, userId, set, events) =>
+      Effect.sync(withEvents(events, () => {
         const k = key(tenantId, userId)
         if (!users.has(k)) return "NoUser" as const
         if (totp.get(k)?.confirmedSecret === undefined) return "NoTotp" as const
@@ -504,7 +577,7 @@ export const makeMemoryStorage = (): StorageService => {
           codes: new Map(set.hashes.map((hash) => [hash, undefined]))
         })
         return "Replaced" as const
-      }),
+      })),
     getRecoveryCodes: (tenantId, userId) =>
       Effect.sync(() => {
         const row = recoveryCodes.get(key(tenantId, userId))
@@ -512,8 +585,8 @@ export const makeMemoryStorage = (): StorageService => {
         const remaining = [...row.codes.values()].filter((usedAt) => usedAt === undefined).length
         return Option.some({ keyId: row.keyId, remaining, createdAt: row.createdAt })
       }),
-    useRecoveryCode: (tenantId, userId, codeHash, now) =>
-      Effect.sync(() => {
+    useRecoveryCode: (tenantId, userId, codeHash, now, events) =>
+      Effect.sync(withEvents(events, () => {
         const k = key(tenantId, userId)
         const row = recoveryCodes.get(k)
         if (row === undefined || !row.codes.has(codeHash) || row.codes.get(codeHash) !== undefined) return false
@@ -526,7 +599,7 @@ export const makeMemoryStorage = (): StorageService => {
           state.lockedUntil = undefined
         }
         return true
-      }),
+      })),
 
     findEmailCode: (tenantId, userId, now) =>
       Effect.sync(() => {
@@ -538,8 +611,8 @@ export const makeMemoryStorage = (): StorageService => {
         }
         return found === undefined ? Option.none() : Option.some({ tokenHash: found.tokenHash, keyId: found.keyId })
       }),
-    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }) =>
-      Effect.sync(() => {
+    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }, events) =>
+      Effect.sync(withEvents(events, () => {
         const link = links.get(tokenHash)
         if (!liveLink(link, now) || link.tenantId !== tenantId || link.codeHash === undefined) {
           return { _tag: "Invalid" } as const
@@ -552,7 +625,7 @@ export const makeMemoryStorage = (): StorageService => {
         const ended = link.codeFailures >= limit
         if (ended) link.revoked = "code-failures"
         return { _tag: "Wrong", ended } as const
-      }),
+      })),
 
     getHandoffChoices: (tenantId, tokenHash, now) =>
       Effect.sync(() => {
@@ -562,7 +635,7 @@ export const makeMemoryStorage = (): StorageService => {
           ? Option.some(handoff.choices)
           : Option.none()
       }),
-    decideHandoff: (tenantId, tokenHash, matchNumber, now) =>
+    decideHandoff: (tenantId, tokenHash, matchNumber, now, events) =>
       Effect.suspend(() => {
         const link = links.get(tokenHash)
         const found = handoffByLink(tokenHash)
@@ -574,6 +647,7 @@ export const makeMemoryStorage = (): StorageService => {
         if (approved) link.consumedAt = now
         else link.revoked = "handoff-denied"
         handoff.status = approved ? "approved" : "denied"
+        if (events) writeEvents(events({ outcome: approved ? "Approved" : "Denied", userId: handoff.userId }))
         watch.signal(idHash)
         return Effect.succeed(approved ? ("Approved" as const) : ("Denied" as const))
       }),
@@ -742,6 +816,121 @@ export const makeMemoryStorage = (): StorageService => {
           retried.push(r.id)
         }
         return retried
+      }),
+
+    // -----------------------------------------------------------------------------------------
+    // Events and webhooks (SPEC 6).
+
+    appendEvents: (list) => Effect.sync(() => writeEvents(list)),
+    listEvents: ({ after, limit, tenantId, types }) =>
+      Effect.sync(() => {
+        const from = after ?? startCursor
+        const page = eventLog
+          .filter((e) => e.tenantId === tenantId && compareCursors(e.cursor, from) > 0)
+          .filter((e) => types === undefined || types.includes(e.type))
+          .slice(0, limit)
+        return { events: page, next: page.length > 0 ? page[page.length - 1]!.cursor : from }
+      }),
+    purgeEvents: (before, deliveriesBefore) =>
+      Effect.sync(() => {
+        const kept = eventLog.filter((e) => e.occurredAt >= before)
+        let n = eventLog.length - kept.length
+        eventLog.length = 0
+        for (const e of kept) eventLog.push(e)
+        for (const [k, row] of deliveries) {
+          if (row.status !== "pending" && row.createdAt < deliveriesBefore) {
+            deliveries.delete(k)
+            n++
+          }
+        }
+        return n
+      }),
+
+    insertWebhook: (webhook) =>
+      Effect.sync(() => {
+        webhooks.set(webhook.id, webhook)
+      }),
+    listWebhooks: (tenantId) =>
+      Effect.sync(() =>
+        [...webhooks.values()]
+          .filter((w) => w.tenantId === tenantId)
+          .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+      ),
+    getWebhook: (tenantId, id) =>
+      Effect.sync(() => Option.filter(Option.fromNullable(webhooks.get(id)), (w) => w.tenantId === tenantId)),
+    deleteWebhook: (tenantId, id) =>
+      Effect.sync(() => {
+        if (webhooks.get(id)?.tenantId !== tenantId) return false
+        webhooks.delete(id)
+        for (const [k, row] of deliveries) if (row.webhookId === id) deliveries.delete(k)
+        return true
+      }),
+    rotateWebhookSecret: (tenantId, id, secret, previousUntil) =>
+      Effect.sync(() => {
+        const w = webhooks.get(id)
+        if (w === undefined || w.tenantId !== tenantId) return Option.none()
+        const rotated: WebhookRecord = { ...w, secret, previousSecret: w.secret, previousUntil }
+        webhooks.set(id, rotated)
+        return Option.some(rotated)
+      }),
+    listWebhookDeliveries: (tenantId, webhookId, limit) =>
+      Effect.sync(() =>
+        [...deliveries.values()]
+          .filter((d) => d.tenantId === tenantId && d.webhookId === webhookId)
+          .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq)
+          .slice(0, limit)
+          .map(deliveryRecord)
+      ),
+    retryWebhookDelivery: (tenantId, webhookId, deliveryId, now) =>
+      Effect.sync(() => {
+        const row = deliveries.get(key(webhookId, deliveryId))
+        const webhook = webhooks.get(webhookId)
+        if (row === undefined || row.tenantId !== tenantId || webhook === undefined) return false
+        row.status = "pending"
+        row.nextAttemptAt = now
+        // A webhook disabled for its failures is tried again.
+        webhooks.set(webhookId, { ...webhook, enabled: true, failingSince: undefined })
+        return true
+      }),
+    claimWebhookDeliveries: (now, leaseMillis, limit) =>
+      Effect.sync(() => {
+        const due = [...deliveries.values()]
+          .filter((d) => d.status === "pending" && d.nextAttemptAt <= now && d.leaseUntil <= now && webhooks.get(d.webhookId)?.enabled === true)
+          .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.seq - b.seq)
+          .slice(0, limit)
+        return due.map((d): ClaimedDelivery => {
+          d.attempts += 1
+          d.leaseUntil = now + leaseMillis
+          return {
+            id: d.eventId,
+            tenantId: d.tenantId,
+            webhookId: d.webhookId,
+            eventId: d.eventId,
+            payload: d.payload,
+            createdAt: d.createdAt,
+            attempts: d.attempts,
+            leaseUntil: d.leaseUntil,
+            webhook: webhooks.get(d.webhookId)!
+          }
+        })
+      }),
+    recordWebhookAttempt: ({ attempt, claimed, disable, outcome }) =>
+      Effect.sync(() => {
+        const row = deliveries.get(key(claimed.webhookId, claimed.eventId))
+        const webhook = webhooks.get(claimed.webhookId)
+        if (row === undefined || webhook === undefined || row.leaseUntil !== claimed.leaseUntil) return false
+        row.log.push(attempt)
+        row.leaseUntil = 0
+        if (outcome._tag === "Delivered") row.status = "delivered"
+        else if (outcome._tag === "Failed") row.status = "failed"
+        else row.nextAttemptAt = outcome.nextAttemptAt
+        webhooks.set(webhook.id, {
+          ...webhook,
+          failingSince: outcome._tag === "Delivered" ? undefined : webhook.failingSince ?? attempt.attemptedAt,
+          enabled: disable === undefined ? webhook.enabled : false
+        })
+        if (disable !== undefined) writeEvents(disable)
+        return true
       })
   }
 }

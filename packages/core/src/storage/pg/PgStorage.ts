@@ -30,6 +30,17 @@ import * as Pg from "pg"
 import { Unavailable } from "../../domain/errors.js"
 import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, maxLockoutLevel } from "../lockout.js"
+import type { AttemptRow, DeliveryRow, EventRow, EventsOf, NewEvent, WebhookRow } from "../events.js"
+import {
+  claimedOfRow,
+  deliveriesOfRows,
+  encodeTypeList,
+  eventJson,
+  eventOfRow,
+  newEventId,
+  startCursor,
+  webhookOfRow
+} from "../events.js"
 import type { ExportedUser, HandoffRead, OutboxRecord, SealedKind, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
@@ -281,6 +292,31 @@ const leaseGroups = (claimed: ReadonlyArray<OutboxRecord>): Array<[number, Array
 
 const makeService = (sql: SqlClient): StorageService => {
   const transaction = <A>(effect: Effect.Effect<A, SqlError>) => guard(sql.withTransaction(effect))
+
+  // Events and webhooks (SPEC 6): an event and its deliveries to the tenant's enabled webhooks
+  // that subscribe to it, in one statement; xid defaults to the writing transaction's id.
+  const insertEvents = (list: ReadonlyArray<NewEvent>) =>
+    Effect.forEach(
+      list,
+      (e) => {
+        const id = newEventId(e.occurredAt)
+        return sql`WITH e AS (
+            INSERT INTO events (id, tenant_id, type, occurred_at, user_id, actor, data)
+            VALUES (${id}, ${e.tenantId}, ${e.type}, ${e.occurredAt}, ${e.userId ?? null}, ${e.actor ?? null},
+                    ${JSON.stringify(e.data)}))
+          INSERT INTO webhook_deliveries (webhook_id, event_id, tenant_id, event_type, payload, created_at, next_attempt_at)
+          SELECT id, ${id}, tenant_id, ${e.type}, ${JSON.stringify(eventJson({ ...e, id }))}, ${e.occurredAt}, ${e.occurredAt}
+          FROM webhooks
+          WHERE tenant_id = ${e.tenantId} AND enabled
+            AND (position(',*,' in events) > 0 OR position(${`,${e.type},`} in events) > 0)`
+      },
+      { discard: true }
+    )
+  // A step's change and the events of its outcome: one transaction.
+  const withEvents = <A>(events: EventsOf<A> | undefined, effect: Effect.Effect<A, SqlError>) =>
+    events === undefined ? effect : Effect.tap(effect, (result) => insertEvents(events(result)))
+  const atomic = <A>(events: EventsOf<A> | undefined, effect: Effect.Effect<A, SqlError>) =>
+    events === undefined ? guard(effect) : transaction(withEvents(events, effect))
   // A newer message of the user revoked this one's link: it is not tried again.
   const supersededIfNewer = sql`CASE WHEN EXISTS (SELECT 1 FROM outbox newer
       WHERE newer.tenant_id = outbox.tenant_id AND newer.user_id = outbox.user_id AND newer.seq > outbox.seq)
@@ -318,16 +354,16 @@ const makeService = (sql: SqlClient): StorageService => {
       guard(Effect.map(sql<TenantRow>`SELECT * FROM tenants WHERE tenant_id = ${tenantId}`, (rows) => first(rows, tenant))),
     findTenantByName: (name) =>
       guard(Effect.map(sql<TenantRow>`SELECT * FROM tenants WHERE name = ${name}`, (rows) => first(rows, tenant))),
-    setTenantCallbackUrl: (tenantId, callbackUrl) =>
-      guard(
+    setTenantCallbackUrl: (tenantId, callbackUrl, events) =>
+      atomic(events, 
         Effect.map(
           sql<TenantRow>`UPDATE tenants SET callback_url = ${callbackUrl} WHERE tenant_id = ${tenantId} RETURNING *`,
           (rows) => first(rows, tenant)
         )
       ),
 
-    insertAccessToken: (t) =>
-      guard(
+    insertAccessToken: (t, events) =>
+      atomic(events, 
         sql`INSERT INTO access_tokens (token_id, tenant_id, name, secret_hash, permissions, created_by, created_at)
             VALUES (${t.tokenId}, ${t.tenantId}, ${t.name}, ${t.secretHash}, ${t.permissions.join(",")},
                     ${t.createdBy}, ${t.createdAt})
@@ -360,8 +396,8 @@ const makeService = (sql: SqlClient): StorageService => {
           })
         )
       ),
-    revokeAccessToken: (tenantId, tokenId, now) =>
-      guard(
+    revokeAccessToken: (tenantId, tokenId, now, events) =>
+      atomic(events, 
         Effect.map(
           sql`UPDATE access_tokens SET revoked_at = ${now}
               WHERE tenant_id = ${tenantId} AND token_id = ${tokenId} AND revoked_at IS NULL
@@ -370,8 +406,8 @@ const makeService = (sql: SqlClient): StorageService => {
         )
       ),
 
-    insertUser: (tenantId, u, now) =>
-      guard(
+    insertUser: (tenantId, u, now, events) =>
+      atomic(events, 
         Effect.map(
           sql`INSERT INTO users (tenant_id, user_id, email, created_at)
               VALUES (${tenantId}, ${u.userId}, ${u.email ?? null}, ${now})
@@ -388,8 +424,8 @@ const makeService = (sql: SqlClient): StorageService => {
       ),
     // The user's row is locked first, as by issueMagicLink: a send and an address change of one
     // user serialize, so a link written before the change is revoked by it.
-    updateUserEmail: (tenantId, userId, email) =>
-      transaction(
+    updateUserEmail: (tenantId, userId, email, events) =>
+      transaction(withEvents(events, 
         Effect.gen(function* () {
           const [before] = yield* sql<UserRow>`SELECT user_id, email FROM users
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR UPDATE`
@@ -399,12 +435,12 @@ const makeService = (sql: SqlClient): StorageService => {
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id, email`
           return Option.some(user(after!))
         })
-      ),
+      )),
     // The user's row is locked first, so that a send committed meanwhile is seen by the copy of
     // its live links; its TOTP state, links and messages go with it (ON DELETE CASCADE), and an
     // enrolment waiting on the row (setPendingTotp) then finds no user.
-    deleteUser: (tenantId, userId, now) =>
-      transaction(
+    deleteUser: (tenantId, userId, now, events) =>
+      transaction(withEvents(events, 
         Effect.gen(function* () {
           const [locked] = yield* sql`SELECT user_id FROM users
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR UPDATE`
@@ -417,10 +453,10 @@ const makeService = (sql: SqlClient): StorageService => {
           yield* sql`DELETE FROM users WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
           return true
         })
-      ),
+      )),
 
-    issueMagicLink: (r) =>
-      transaction(
+    issueMagicLink: (r, events) =>
+      transaction(withEvents(events, 
         Effect.gen(function* () {
           // Concurrent sends for one user (on any replica) wait here for each other, so each
           // counts the links the others committed: the throttle holds across replicas.
@@ -454,11 +490,11 @@ const makeService = (sql: SqlClient): StorageService => {
             VALUES (${r.message.id}, ${r.tenantId}, ${r.userId}, ${r.message.sealed}, ${r.now}, ${r.expiresAt}, ${r.now})`
           return { _tag: "Issued" } as const
         })
-      ),
+      )),
     // The single statement that makes a link single-use: concurrent consumers queue on the row
     // lock, and each later one re-checks `consumed_at IS NULL` on the committed row and finds none.
-    consumeMagicLink: (tenantId, tokenHash, now) =>
-      guard(
+    consumeMagicLink: (tenantId, tokenHash, now, events) =>
+      atomic(events, 
         Effect.gen(function* () {
           const [consumed] = yield* sql<{ user_id: string }>`UPDATE magic_links SET consumed_at = ${now}
             WHERE token_hash = ${tokenHash} AND tenant_id = ${tenantId}
@@ -486,8 +522,8 @@ const makeService = (sql: SqlClient): StorageService => {
     // Only for a user that exists, in one statement: the user's row is share-locked first, so a
     // deletion in progress is waited for (and then there is no row: nothing is written), and a
     // deletion that comes later waits for this one and deletes the secret with the user.
-    setPendingTotp: (tenantId, userId, sealed, now) =>
-      guard(
+    setPendingTotp: (tenantId, userId, sealed, now, events) =>
+      atomic(events, 
         Effect.map(
           sql`WITH u AS (SELECT tenant_id, user_id FROM users
                          WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR KEY SHARE)
@@ -501,22 +537,22 @@ const makeService = (sql: SqlClient): StorageService => {
       ),
     // Two statements in one transaction (not one statement: its snapshot would miss codes that a
     // set written meanwhile commits while this waits for the TOTP row's lock).
-    disableTotp: (tenantId, userId) =>
-      transaction(
+    disableTotp: (tenantId, userId, events) =>
+      transaction(withEvents(events, 
         Effect.zipRight(
           sql`UPDATE user_totp SET confirmed_secret = NULL, pending_secret = NULL, pending_since = NULL
               WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
           sql`DELETE FROM recovery_codes WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
         ).pipe(Effect.asVoid)
-      ),
+      )),
     // Counts the attempt before the comparison, in one statement; refuses it (no row) while
     // locked out. Concurrent attempts queue on the row lock and each sees the others' counts.
     // Every SET expression reads the row as it was. The attempt that reaches the limit starts a
     // lock-out: of the next level when the previous one ended within the escalation window, else
     // of level 1; lockout.ts has the same rules (and the reason for the version 1 fallback in the
     // WHERE).
-    beginTotpAttempt: (tenantId, userId, now, policy) =>
-      guard(
+    beginTotpAttempt: (tenantId, userId, now, policy, events) =>
+      atomic(events, 
         Effect.gen(function* () {
           const limit = policy.limit
           const backoff = policy.backoffMillis
@@ -549,8 +585,8 @@ const makeService = (sql: SqlClient): StorageService => {
       ),
     // Only a step after the last accepted one, and only for the secret the attempt read: of two
     // concurrent acceptances of one code, the later re-checks `last_step < step` and fails.
-    acceptTotpStep: ({ kind, secret, step, tenantId, userId }) =>
-      guard(
+    acceptTotpStep: ({ kind, secret, step, tenantId, userId }, events) =>
+      atomic(events, 
         Effect.map(
           kind === "confirmed"
             ? sql`UPDATE user_totp SET last_step = ${step}, failures = 0, last_failure_at = NULL,
@@ -629,8 +665,8 @@ const makeService = (sql: SqlClient): StorageService => {
           (groups) => groups.flat().map((r) => r.id)
         )
       ),
-    markOutboxSent: (c) =>
-      guard(
+    markOutboxSent: (c, events) =>
+      atomic(events, 
         Effect.map(
           sql`UPDATE outbox SET status = 'sent', last_error = NULL
               WHERE id = ${c.id} AND lease_until = ${c.leaseUntil} RETURNING id`,
@@ -646,8 +682,8 @@ const makeService = (sql: SqlClient): StorageService => {
           (rows) => rows.length === 1
         )
       ),
-    finishOutbox: (c, status, error) =>
-      guard(
+    finishOutbox: (c, status, error, events) =>
+      atomic(events, 
         Effect.map(
           sql`UPDATE outbox SET status = ${status}, last_error = ${error}
               WHERE id = ${c.id} AND lease_until = ${c.leaseUntil} RETURNING id`,
@@ -692,8 +728,8 @@ const makeService = (sql: SqlClient): StorageService => {
 
     // The TOTP row is locked first: turning TOTP off (which updates it) waits for this set, then
     // deletes it; or this waits, and finds no confirmed secret.
-    replaceRecoveryCodes: (tenantId, userId, set) =>
-      transaction(
+    replaceRecoveryCodes: (tenantId, userId, set, events) =>
+      transaction(withEvents(events, 
         Effect.gen(function* () {
           const [exists] = yield* sql`SELECT 1 FROM users
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR KEY SHARE`
@@ -713,7 +749,7 @@ const makeService = (sql: SqlClient): StorageService => {
           )}`
           return "Replaced" as const
         })
-      ),
+      )),
     getRecoveryCodes: (tenantId, userId) =>
       guard(
         Effect.map(
@@ -729,8 +765,8 @@ const makeService = (sql: SqlClient): StorageService => {
       ),
     // Concurrent uses of one code queue on the TOTP row, and each later one re-checks
     // `used_at IS NULL` on the committed code row and finds none.
-    useRecoveryCode: (tenantId, userId, codeHash, now) =>
-      transaction(
+    useRecoveryCode: (tenantId, userId, codeHash, now, events) =>
+      transaction(withEvents(events, 
         Effect.gen(function* () {
           yield* sql`SELECT 1 FROM user_totp WHERE tenant_id = ${tenantId} AND user_id = ${userId} FOR UPDATE`
           const used = yield* sql`UPDATE recovery_codes SET used_at = ${now}
@@ -741,7 +777,7 @@ const makeService = (sql: SqlClient): StorageService => {
             WHERE tenant_id = ${tenantId} AND user_id = ${userId}`
           return true
         })
-      ),
+      )),
 
     findEmailCode: (tenantId, userId, now) =>
       guard(
@@ -756,8 +792,8 @@ const makeService = (sql: SqlClient): StorageService => {
     // One statement per attempt: concurrent attempts queue on the row lock, and each later one
     // re-evaluates the WHERE clause and the SET expressions on the committed row, so at most
     // `limit` wrong codes are ever counted and a right one consumes the challenge once.
-    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }) =>
-      guard(
+    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }, events) =>
+      atomic(events, 
         Effect.map(
           sql<{ user_id: string; consumed: boolean; revoked: string | null }>`UPDATE magic_links SET
               consumed_at = CASE WHEN code_hash = ${codeHash} THEN ${now} ELSE consumed_at END,
@@ -778,11 +814,11 @@ const makeService = (sql: SqlClient): StorageService => {
     getHandoffChoices: (tenantId, tokenHash, now) =>
       guard(Effect.map(liveHandoff(tenantId, tokenHash, now), (rows) => first(rows, (r) => r.choices.split(",").map(Number)))),
     // The link's row is locked: of concurrent decisions, the later ones find it consumed or revoked.
-    decideHandoff: (tenantId, tokenHash, matchNumber, now) =>
+    decideHandoff: (tenantId, tokenHash, matchNumber, now, events) =>
       transaction(
         Effect.gen(function* () {
-          const [handoff] = yield* sql<{ id_hash: string; match_number: number }>`
-            SELECT h.id_hash, h.match_number FROM magic_links l JOIN handoffs h ON h.token_hash = l.token_hash
+          const [handoff] = yield* sql<{ id_hash: string; match_number: number; user_id: string }>`
+            SELECT h.id_hash, h.match_number, h.user_id FROM magic_links l JOIN handoffs h ON h.token_hash = l.token_hash
             WHERE l.token_hash = ${tokenHash} AND l.tenant_id = ${tenantId} AND l.handoff
               AND l.consumed_at IS NULL AND l.revoked IS NULL AND l.expires_at > ${now} AND h.status = 'pending'
             FOR UPDATE OF l`
@@ -793,6 +829,9 @@ const makeService = (sql: SqlClient): StorageService => {
             : sql`UPDATE magic_links SET revoked = 'handoff-denied' WHERE token_hash = ${tokenHash}`
           yield* sql`UPDATE handoffs SET status = ${approved ? "approved" : "denied"}, decided_at = ${now}
             WHERE id_hash = ${handoff.id_hash}`
+          if (events !== undefined) {
+            yield* insertEvents(events({ outcome: approved ? "Approved" : "Denied", userId: handoff.user_id }))
+          }
           return { idHash: handoff.id_hash, approved }
         })
       ).pipe(
@@ -935,6 +974,151 @@ const makeService = (sql: SqlClient): StorageService => {
               RETURNING id`,
           (rows) => rows.map((r) => r.id)
         )
+      ),
+
+    // -----------------------------------------------------------------------------------------
+    // Events and webhooks (SPEC 6).
+
+    appendEvents: (list) => transaction(insertEvents(list)),
+    // Only events of transactions older than every one still running: any transaction that
+    // commits later has an xid at or above that bound, so it sorts after the positions handed
+    // out here (ordering by id would not do: an older transaction may write a larger id).
+    listEvents: ({ after, limit, tenantId, types }) =>
+      guard(
+        Effect.map(
+          sql<EventRow>`SELECT xid::text AS position, id, tenant_id, type, occurred_at, user_id, actor, data FROM events
+            WHERE tenant_id = ${tenantId}
+              AND xid < pg_snapshot_xmin(pg_current_snapshot())
+              AND (xid, id) > (${(after ?? startCursor).position}::xid8, ${(after ?? startCursor).id})
+              ${types === undefined ? sql`` : sql`AND type = ANY(${types}::text[])`}
+            ORDER BY xid, id LIMIT ${limit}`,
+          (rows) => {
+            const events = rows.map(eventOfRow)
+            return { events, next: events.length > 0 ? events[events.length - 1]!.cursor : after ?? startCursor }
+          }
+        )
+      ),
+    purgeEvents: (before, deliveriesBefore) =>
+      guard(
+        Effect.map(
+          sql<{ n: number }>`
+            WITH e AS (DELETE FROM events WHERE occurred_at < ${before} RETURNING 1),
+                 d AS (DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ${deliveriesBefore} RETURNING 1)
+            SELECT ((SELECT count(*) FROM e) + (SELECT count(*) FROM d))::integer AS n`,
+          (rows) => rows[0]!.n
+        )
+      ),
+
+    insertWebhook: (w) =>
+      guard(
+        Effect.asVoid(sql`INSERT INTO webhooks (id, tenant_id, url, events, enabled, created_at, secret, previous_secret,
+            previous_until, failing_since)
+          VALUES (${w.id}, ${w.tenantId}, ${w.url}, ${encodeTypeList(w.events)}, ${w.enabled}, ${w.createdAt}, ${w.secret},
+                  ${w.previousSecret ?? null}, ${w.previousUntil ?? null}, ${w.failingSince ?? null})`)
+      ),
+    listWebhooks: (tenantId) =>
+      guard(
+        Effect.map(sql<WebhookRow>`SELECT * FROM webhooks WHERE tenant_id = ${tenantId} ORDER BY created_at, id`, (rows) =>
+          rows.map(webhookOfRow)
+        )
+      ),
+    getWebhook: (tenantId, id) =>
+      guard(
+        Effect.map(sql<WebhookRow>`SELECT * FROM webhooks WHERE tenant_id = ${tenantId} AND id = ${id}`, (rows) =>
+          first(rows, webhookOfRow)
+        )
+      ),
+    deleteWebhook: (tenantId, id) =>
+      guard(
+        Effect.map(sql`DELETE FROM webhooks WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`, (rows) => rows.length === 1)
+      ),
+    rotateWebhookSecret: (tenantId, id, secret, previousUntil) =>
+      guard(
+        Effect.map(
+          sql<WebhookRow>`UPDATE webhooks SET previous_secret = secret, previous_until = ${previousUntil}, secret = ${secret}
+            WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING *`,
+          (rows) => first(rows, webhookOfRow)
+        )
+      ),
+    listWebhookDeliveries: (tenantId, webhookId, limit) =>
+      guard(
+        Effect.gen(function* () {
+          const rows = yield* sql<DeliveryRow>`SELECT * FROM webhook_deliveries
+            WHERE tenant_id = ${tenantId} AND webhook_id = ${webhookId}
+            ORDER BY created_at DESC, event_id DESC LIMIT ${limit}`
+          if (rows.length === 0) return []
+          const attempts = yield* sql<AttemptRow>`SELECT * FROM webhook_attempts
+            WHERE webhook_id = ${webhookId} AND event_id = ANY(${rows.map((r) => r.event_id)}::text[])
+            ORDER BY attempt`
+          return deliveriesOfRows(rows, attempts)
+        })
+      ),
+    retryWebhookDelivery: (tenantId, webhookId, deliveryId, now) =>
+      transaction(
+        Effect.gen(function* () {
+          const updated = yield* sql`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${now}
+            WHERE tenant_id = ${tenantId} AND webhook_id = ${webhookId} AND event_id = ${deliveryId} RETURNING event_id`
+          if (updated.length === 0) return false
+          yield* sql`UPDATE webhooks SET enabled = true, failing_since = NULL WHERE id = ${webhookId}`
+          return true
+        })
+      ),
+    // As claimOutbox: rows leased by another worker right now are skipped.
+    claimWebhookDeliveries: (now, leaseMillis, limit) =>
+      guard(
+        Effect.map(
+          sql<DeliveryRow & { w_id: string } & { [K in keyof WebhookRow as `w_${K}`]: WebhookRow[K] }>`
+            WITH claimed AS (
+              UPDATE webhook_deliveries SET lease_until = ${now + leaseMillis}, attempts = attempts + 1
+              WHERE (webhook_id, event_id) IN (
+                SELECT d.webhook_id, d.event_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND d.lease_until <= ${now} AND w.enabled
+                ORDER BY d.next_attempt_at LIMIT ${limit}
+                FOR UPDATE OF d SKIP LOCKED)
+              RETURNING *)
+            SELECT c.*, w.id AS w_id, w.tenant_id AS w_tenant_id, w.url AS w_url, w.events AS w_events,
+                   w.enabled AS w_enabled, w.created_at AS w_created_at, w.secret AS w_secret,
+                   w.previous_secret AS w_previous_secret, w.previous_until AS w_previous_until,
+                   w.failing_since AS w_failing_since
+            FROM claimed c JOIN webhooks w ON w.id = c.webhook_id
+            ORDER BY c.next_attempt_at`,
+          (rows) =>
+            rows.map((r) =>
+              claimedOfRow(r, webhookOfRow({
+                id: r.w_id,
+                tenant_id: r.w_tenant_id,
+                url: r.w_url,
+                events: r.w_events,
+                enabled: r.w_enabled,
+                created_at: r.w_created_at,
+                secret: r.w_secret,
+                previous_secret: r.w_previous_secret,
+                previous_until: r.w_previous_until,
+                failing_since: r.w_failing_since
+              }))
+            )
+        )
+      ),
+    recordWebhookAttempt: ({ attempt: a, claimed: c, disable, outcome }) =>
+      transaction(
+        Effect.gen(function* () {
+          const status = outcome._tag === "Delivered" ? "delivered" : outcome._tag === "Failed" ? "failed" : "pending"
+          const next = outcome._tag === "Retry" ? outcome.nextAttemptAt : a.attemptedAt
+          const done = yield* sql`UPDATE webhook_deliveries SET status = ${status}, next_attempt_at = ${next}, lease_until = 0
+            WHERE webhook_id = ${c.webhookId} AND event_id = ${c.eventId} AND lease_until = ${c.leaseUntil}
+            RETURNING event_id`
+          if (done.length === 0) return false
+          yield* sql`INSERT INTO webhook_attempts (webhook_id, event_id, attempt, attempted_at, status_code, duration_millis, error)
+            VALUES (${c.webhookId}, ${c.eventId},
+                    (SELECT coalesce(max(attempt), 0) + 1 FROM webhook_attempts WHERE webhook_id = ${c.webhookId} AND event_id = ${c.eventId}),
+                    ${a.attemptedAt}, ${a.statusCode ?? null}, ${Math.round(a.durationMillis)}, ${a.error ?? null})`
+          yield* outcome._tag === "Delivered"
+            ? sql`UPDATE webhooks SET failing_since = NULL WHERE id = ${c.webhookId}`
+            : sql`UPDATE webhooks SET failing_since = coalesce(failing_since, ${a.attemptedAt}),
+                    enabled = enabled AND ${disable === undefined} WHERE id = ${c.webhookId}`
+          if (disable !== undefined) yield* insertEvents(disable)
+          return true
+        })
       )
   }
 }

@@ -220,5 +220,78 @@ CREATE TABLE handoffs (
 );
 CREATE INDEX handoffs_by_user ON handoffs (tenant_id, user_id);
 `
+  },
+  {
+    version: 4,
+    name: "events-and-webhooks",
+    sql: `
+-- SPEC 6.1: the event log. xid: the transaction that wrote the event. Ids are handed out before
+-- commit, so replicas commit them out of id order; readers see only events of transactions older
+-- than every transaction still running (xid < pg_snapshot_xmin(pg_current_snapshot())), in
+-- (xid, id) order: a transaction that commits later has an xid at or above that bound, so its
+-- events sort after every position a reader has passed. data never holds a token, code, secret
+-- or e-mail address.
+CREATE TABLE events (
+  id          text COLLATE "C" PRIMARY KEY,
+  xid         xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  tenant_id   text COLLATE "C" NOT NULL,
+  type        text COLLATE "C" NOT NULL,
+  occurred_at bigint NOT NULL,
+  user_id     text COLLATE "C",
+  actor       text COLLATE "C",
+  data        text NOT NULL
+);
+CREATE INDEX events_by_position ON events (tenant_id, xid, id);
+CREATE INDEX events_by_time ON events (occurred_at);
+
+-- SPEC 6.3: a tenant's webhook endpoints. events: ',type,type,' (or ',*,'). The secrets are
+-- sealed (AES-256-GCM under the encryption keys); previous_secret signs beside the current one
+-- until previous_until (a rotation's overlap). failing_since: the first failed attempt since the
+-- last success.
+CREATE TABLE webhooks (
+  id              text COLLATE "C" PRIMARY KEY,
+  tenant_id       text COLLATE "C" NOT NULL REFERENCES tenants (tenant_id),
+  url             text NOT NULL,
+  events          text COLLATE "C" NOT NULL,
+  enabled         boolean NOT NULL DEFAULT true,
+  created_at      bigint NOT NULL,
+  secret          text NOT NULL,
+  previous_secret text,
+  previous_until  bigint,
+  failing_since   bigint
+);
+CREATE INDEX webhooks_by_tenant ON webhooks (tenant_id);
+
+-- One delivery per event and webhook, written with the event; the event id is its id (and the
+-- webhook-id header: the receiver's idempotency key). Leased by workers as the mail outbox is.
+CREATE TABLE webhook_deliveries (
+  webhook_id      text COLLATE "C" NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+  event_id        text COLLATE "C" NOT NULL,
+  tenant_id       text COLLATE "C" NOT NULL,
+  event_type      text COLLATE "C" NOT NULL,
+  payload         text NOT NULL,
+  created_at      bigint NOT NULL,
+  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts        integer NOT NULL DEFAULT 0,
+  next_attempt_at bigint NOT NULL,
+  lease_until     bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (webhook_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (created_at);
+
+-- Each attempt: when, the status answered, how long it took, the error.
+CREATE TABLE webhook_attempts (
+  webhook_id      text COLLATE "C" NOT NULL,
+  event_id        text COLLATE "C" NOT NULL,
+  attempt         integer NOT NULL,
+  attempted_at    bigint NOT NULL,
+  status_code     integer,
+  duration_millis integer NOT NULL,
+  error           text,
+  PRIMARY KEY (webhook_id, event_id, attempt),
+  FOREIGN KEY (webhook_id, event_id) REFERENCES webhook_deliveries (webhook_id, event_id) ON DELETE CASCADE
+);
+`
   }
 ]

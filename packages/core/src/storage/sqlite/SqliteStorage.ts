@@ -19,6 +19,17 @@ import { dirname } from "node:path"
 import { Unavailable } from "../../domain/errors.js"
 import { makeHandoffWatch } from "../handoffWatch.js"
 import { lockoutEnd, maxLockoutLevel } from "../lockout.js"
+import type { AttemptRow, DeliveryRow, EventRow, EventsOf, NewEvent, WebhookRow } from "../events.js"
+import {
+  claimedOfRow,
+  deliveriesOfRows,
+  encodeTypeList,
+  eventJson,
+  eventOfRow,
+  newEventId,
+  startCursor,
+  webhookOfRow
+} from "../events.js"
 import type { ExportedUser, HandoffRead, SealedKind, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
 import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
@@ -318,8 +329,8 @@ const makeService = (db: Database.Database): StorageService => {
     `INSERT INTO handoffs (id_hash, tenant_id, user_id, token_hash, match_number, choices, created_at, expires_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
   )
-  const liveHandoff = q<{ id_hash: string; match_number: number; choices: string }>(
-    `SELECT h.id_hash, h.match_number, h.choices FROM magic_links l JOIN handoffs h ON h.token_hash = l.token_hash
+  const liveHandoff = q<{ id_hash: string; match_number: number; choices: string; user_id: string }>(
+    `SELECT h.id_hash, h.match_number, h.choices, h.user_id FROM magic_links l JOIN handoffs h ON h.token_hash = l.token_hash
      WHERE l.token_hash = ? AND l.tenant_id = ? AND l.handoff = 1 AND l.consumed_at IS NULL AND l.revoked IS NULL
        AND l.expires_at > ? AND h.status = 'pending'`
   )
@@ -343,6 +354,91 @@ const makeService = (db: Database.Database): StorageService => {
      WHERE h.id_hash IN (SELECT value FROM json_each(?)) AND h.status = 'pending'
        AND l.consumed_at IS NULL AND l.revoked IS NULL`
   )
+  // -------------------------------------------------------------------------------------------
+  // Events and webhooks (SPEC 6). An event's seq is handed out in its write transaction, and
+  // SQLite has one writer at a time: seq order is commit order.
+  const insertEvent = q(
+    "INSERT INTO events (id, tenant_id, type, occurred_at, user_id, actor, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+  )
+  const insertDeliveries = q(
+    `INSERT INTO webhook_deliveries (webhook_id, event_id, tenant_id, event_type, payload, created_at, next_attempt_at)
+     SELECT id, @eventId, tenant_id, @type, @payload, @at, @at FROM webhooks
+     WHERE tenant_id = @tenantId AND enabled = 1 AND (instr(events, ',*,') > 0 OR instr(events, @pattern) > 0)`
+  )
+  const insertEvents = (list: ReadonlyArray<NewEvent>) => {
+    for (const e of list) {
+      const id = newEventId(e.occurredAt)
+      insertEvent.run(id, e.tenantId, e.type, e.occurredAt, e.userId ?? null, e.actor ?? null, JSON.stringify(e.data))
+      insertDeliveries.run({
+        eventId: id,
+        type: e.type,
+        payload: JSON.stringify(eventJson({ ...e, id })),
+        at: e.occurredAt,
+        tenantId: e.tenantId,
+        pattern: `,${e.type},`
+      })
+    }
+  }
+  // The events of a step's outcome, in the step's transaction.
+  const withEvents = <A>(events: EventsOf<A> | undefined, run: () => A) => () => {
+    const result = run()
+    if (events !== undefined) insertEvents(events(result))
+    return result
+  }
+  const selectEvents = q<EventRow>(
+    `SELECT seq AS position, id, tenant_id, type, occurred_at, user_id, actor, data FROM events
+     WHERE tenant_id = @tenantId AND seq > @after
+       AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+     ORDER BY seq LIMIT @limit`
+  )
+  const purgeOldEvents = q("DELETE FROM events WHERE occurred_at < ?")
+  const purgeDeliveries = q("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?")
+  const insertWebhookRow = q(
+    `INSERT INTO webhooks (id, tenant_id, url, events, enabled, created_at, secret, previous_secret, previous_until, failing_since)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  )
+  const selectWebhooks = q<WebhookRow>("SELECT * FROM webhooks WHERE tenant_id = ? ORDER BY created_at, id")
+  const selectWebhook = q<WebhookRow>("SELECT * FROM webhooks WHERE tenant_id = ? AND id = ?")
+  const selectWebhookById = q<WebhookRow>("SELECT * FROM webhooks WHERE id = ?")
+  const deleteWebhookRow = q("DELETE FROM webhooks WHERE tenant_id = ? AND id = ?")
+  const rotateSecret = q<WebhookRow>(
+    `UPDATE webhooks SET previous_secret = secret, previous_until = ?, secret = ?
+     WHERE tenant_id = ? AND id = ? RETURNING *`
+  )
+  const selectDeliveries = q<DeliveryRow>(
+    `SELECT * FROM webhook_deliveries WHERE tenant_id = ? AND webhook_id = ?
+     ORDER BY created_at DESC, rowid DESC LIMIT ?`
+  )
+  const selectAttempts = q<AttemptRow>(
+    `SELECT * FROM webhook_attempts WHERE webhook_id = ? AND event_id IN (SELECT value FROM json_each(?))
+     ORDER BY attempt`
+  )
+  const retryDelivery = q(
+    `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?
+     WHERE tenant_id = ? AND webhook_id = ? AND event_id = ?`
+  )
+  const enableWebhook = q("UPDATE webhooks SET enabled = 1, failing_since = NULL WHERE id = ?")
+  const claimDeliveries = q<DeliveryRow>(
+    `UPDATE webhook_deliveries SET lease_until = @leaseUntil, attempts = attempts + 1
+     WHERE rowid IN (
+       SELECT d.rowid FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+       WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND d.lease_until <= @now AND w.enabled = 1
+       ORDER BY d.next_attempt_at, d.rowid LIMIT @limit)
+     RETURNING *`
+  )
+  const insertAttempt = q(
+    `INSERT INTO webhook_attempts (webhook_id, event_id, attempt, attempted_at, status_code, duration_millis, error)
+     VALUES (?, ?, (SELECT coalesce(max(attempt), 0) + 1 FROM webhook_attempts WHERE webhook_id = ? AND event_id = ?), ?, ?, ?, ?)`
+  )
+  const finishDelivery = q(
+    `UPDATE webhook_deliveries SET status = ?, next_attempt_at = ?, lease_until = 0
+     WHERE webhook_id = ? AND event_id = ? AND lease_until = ?`
+  )
+  const webhookFailing = q(
+    "UPDATE webhooks SET failing_since = coalesce(failing_since, ?), enabled = enabled AND NOT ? WHERE id = ?"
+  )
+  const webhookSucceeded = q("UPDATE webhooks SET failing_since = NULL WHERE id = ?")
+
   // Reads another process's commits too: each statement outside a transaction reads the latest.
   const watch = makeHandoffWatch((ids) =>
     attempt(() => new Set(pendingHandoffs.all(JSON.stringify(ids)).map((r) => r.id_hash)))
@@ -356,11 +452,11 @@ const makeService = (db: Database.Database): StorageService => {
     getTenant: (tenantId) => attempt(() => Option.map(Option.fromNullable(selectTenant.get(tenantId)), tenant)),
     findTenantByName: (name) =>
       attempt(() => Option.map(Option.fromNullable(selectTenantByName.get(name)), tenant)),
-    setTenantCallbackUrl: (tenantId, callbackUrl) =>
-      write(() => Option.map(Option.fromNullable(updateTenantCallback.get(callbackUrl, tenantId)), tenant)),
+    setTenantCallbackUrl: (tenantId, callbackUrl, events) =>
+      write(withEvents(events, () => Option.map(Option.fromNullable(updateTenantCallback.get(callbackUrl, tenantId)), tenant))),
 
-    insertAccessToken: (t) =>
-      write(
+    insertAccessToken: (t, events) =>
+      write(withEvents(events, 
         () =>
           insertToken.run(
             t.tokenId,
@@ -371,7 +467,7 @@ const makeService = (db: Database.Database): StorageService => {
             t.createdBy,
             t.createdAt
           ).changes === 1
-      ),
+      )),
     findAccessToken: (secretHash) =>
       attempt(() => Option.map(Option.fromNullable(selectToken.get(secretHash)), token)),
     listAccessTokens: (tenantId, { limit, offset }) =>
@@ -383,33 +479,33 @@ const makeService = (db: Database.Database): StorageService => {
           }))
           .deferred()
       ),
-    revokeAccessToken: (tenantId, tokenId, now) =>
-      write(() => revokeToken.run(now, tenantId, tokenId).changes === 1),
+    revokeAccessToken: (tenantId, tokenId, now, events) =>
+      write(withEvents(events, () => revokeToken.run(now, tenantId, tokenId).changes === 1)),
 
-    insertUser: (tenantId, user, now) =>
-      write(() => insertUser.run(tenantId, user.userId, user.email ?? null, now).changes === 1),
+    insertUser: (tenantId, user, now, events) =>
+      write(withEvents(events, () => insertUser.run(tenantId, user.userId, user.email ?? null, now).changes === 1)),
     getUser: (tenantId, userId) =>
       attempt(() =>
         Option.map(Option.fromNullable(selectUser.get(tenantId, userId)), user)
       ),
-    updateUserEmail: (tenantId, userId, email) =>
-      write(() => {
+    updateUserEmail: (tenantId, userId, email, events) =>
+      write(withEvents(events, () => {
         const before = selectUser.get(tenantId, userId)
         if (!before) return Option.none()
         if (before.email !== email) revokeLinks.run("email-changed", tenantId, userId)
         const r = updateEmail.get(email, tenantId, userId)!
         return Option.some(user(r))
-      }),
-    deleteUser: (tenantId, userId, now) =>
-      write(() => {
+      })),
+    deleteUser: (tenantId, userId, now, events) =>
+      write(withEvents(events, () => {
         if (!selectUser.get(tenantId, userId)) return false
         keepDeletedUserLinks.run(tenantId, userId, now)
         deleteUserRow.run(tenantId, userId)
         return true
-      }),
+      })),
 
-    issueMagicLink: (r) =>
-      write(() => {
+    issueMagicLink: (r, events) =>
+      write(withEvents(events, () => {
         // The immediate transaction holds the write lock: the address cannot change meanwhile.
         if (selectUser.get(r.tenantId, r.userId)?.email !== r.email) return { _tag: "UserChanged" } as const
         const recent = recentLinks.all(r.tenantId, r.userId, r.now - r.windowMillis)
@@ -424,9 +520,9 @@ const makeService = (db: Database.Database): StorageService => {
         }
         insertMessage.run(r.message.id, r.tenantId, r.userId, r.message.sealed, r.now, r.expiresAt, r.now)
         return { _tag: "Issued" } as const
-      }),
-    consumeMagicLink: (tenantId, tokenHash, now) =>
-      write(() => {
+      })),
+    consumeMagicLink: (tenantId, tokenHash, now, events) =>
+      write(withEvents(events, () => {
         const consumed = consumeLink.get(now, tokenHash, tenantId, now)
         if (consumed) return { _tag: "Consumed", userId: consumed.user_id } as const
         // Only on the failure path: tell a deleted user's link (or a handoff's) from an invalid one.
@@ -434,18 +530,18 @@ const makeService = (db: Database.Database): StorageService => {
         return deletedUserLink.get(tokenHash, tenantId) !== undefined
           ? ({ _tag: "UserDeleted" } as const)
           : ({ _tag: "Invalid" } as const)
-      }),
+      })),
 
     getTotp: (tenantId, userId) => attempt(() => Option.map(Option.fromNullable(selectTotp.get(tenantId, userId)), totp)),
-    setPendingTotp: (tenantId, userId, sealed, now) =>
-      write(() => upsertPending.run({ tenantId, userId, sealed, now }).changes === 1),
-    disableTotp: (tenantId, userId) =>
-      write(() => {
+    setPendingTotp: (tenantId, userId, sealed, now, events) =>
+      write(withEvents(events, () => upsertPending.run({ tenantId, userId, sealed, now }).changes === 1)),
+    disableTotp: (tenantId, userId, events) =>
+      write(withEvents(events, () => {
         clearTotp.run(tenantId, userId)
         deleteRecoveryCodes.run(tenantId, userId)
-      }),
-    beginTotpAttempt: (tenantId, userId, now, policy) =>
-      write(() => {
+      })),
+    beginTotpAttempt: (tenantId, userId, now, policy, events) =>
+      write(withEvents(events, () => {
         const counted = countAttempt.get({
           tenantId,
           userId,
@@ -466,9 +562,9 @@ const makeService = (db: Database.Database): StorageService => {
           policy
         )
         return { _tag: "Locked", retryAt: lockedUntil ?? now } as const
-      }),
-    acceptTotpStep: ({ kind, secret, step, tenantId, userId }) =>
-      write(() => (kind === "confirmed" ? acceptConfirmed : acceptPending).run({ tenantId, userId, secret, step }).changes === 1),
+      })),
+    acceptTotpStep: ({ kind, secret, step, tenantId, userId }, events) =>
+      write(withEvents(events, () => (kind === "confirmed" ? acceptConfirmed : acceptPending).run({ tenantId, userId, secret, step }).changes === 1)),
     sampleTotpSecret: attempt(() =>
       Option.map(Option.fromNullable(sampleSecret.get()), (r) => ({
         tenantId: r.tenant_id,
@@ -485,10 +581,10 @@ const makeService = (db: Database.Database): StorageService => {
       write(() => claim.all({ now, leaseUntil: now + leaseMillis, limit }).map(outbox)),
     renewOutboxLeases: (claimed, leaseUntil) =>
       write(() => claimed.filter((c) => renew.run(leaseUntil, c.id, c.leaseUntil).changes === 1).map((c) => c.id)),
-    markOutboxSent: (c) => write(() => markSent.run(c.id, c.leaseUntil).changes === 1),
+    markOutboxSent: (c, events) => write(withEvents(events, () => markSent.run(c.id, c.leaseUntil).changes === 1)),
     retryOutbox: (c, nextAttemptAt, error) =>
       write(() => retry.run(nextAttemptAt, error, c.id, c.leaseUntil).changes === 1),
-    finishOutbox: (c, status, error) => write(() => finish.run(status, error, c.id, c.leaseUntil).changes === 1),
+    finishOutbox: (c, status, error, events) => write(withEvents(events, () => finish.run(status, error, c.id, c.leaseUntil).changes === 1)),
     releaseOutbox: (c) => write(() => release.run(c.id, c.leaseUntil).changes === 1),
     listOutbox: (limit) => attempt(() => listMessages.all(limit).map(outbox)),
 
@@ -504,8 +600,8 @@ const makeService = (db: Database.Database): StorageService => {
     // -----------------------------------------------------------------------------------------
     // Recovery codes, e-mail codes and the sign-in handoff (SPEC 5).
 
-    replaceRecoveryCodes: (tenantId, userId, set) =>
-      write(() => {
+    replaceRecoveryCodes: (tenantId, userId, set, events) =>
+      write(withEvents(events, () => {
         // The immediate transaction holds the write lock: TOTP cannot be turned off meanwhile.
         const row = confirmedTotp.get(tenantId, userId)
         if (!row) return "NoUser" as const
@@ -513,7 +609,7 @@ const makeService = (db: Database.Database): StorageService => {
         deleteRecoveryCodes.run(tenantId, userId)
         for (const hash of set.hashes) insertRecoveryCode.run(tenantId, userId, hash, set.keyId, set.createdAt)
         return "Replaced" as const
-      }),
+      })),
     getRecoveryCodes: (tenantId, userId) =>
       attempt(() => {
         const row = recoverySummary.get(tenantId, userId)
@@ -521,12 +617,12 @@ const makeService = (db: Database.Database): StorageService => {
           ? Option.none()
           : Option.some({ keyId: row.key_id, remaining: row.remaining, createdAt: row.created_at })
       }),
-    useRecoveryCode: (tenantId, userId, codeHash, now) =>
-      write(() => {
+    useRecoveryCode: (tenantId, userId, codeHash, now, events) =>
+      write(withEvents(events, () => {
         if (useCode.run(now, tenantId, userId, codeHash).changes !== 1) return false
         resetFailures.run(tenantId, userId)
         return true
-      }),
+      })),
 
     findEmailCode: (tenantId, userId, now) =>
       attempt(() =>
@@ -535,19 +631,19 @@ const makeService = (db: Database.Database): StorageService => {
           keyId: r.code_key_id
         }))
       ),
-    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }) =>
-      write(() => {
+    tryEmailCode: ({ codeHash, limit, now, tenantId, tokenHash }, events) =>
+      write(withEvents(events, () => {
         const row = tryCode.get({ codeHash, limit, now, tenantId, tokenHash })
         if (!row) return { _tag: "Invalid" } as const
         if (row.consumed === 1) return { _tag: "Consumed", userId: row.user_id } as const
         return { _tag: "Wrong", ended: row.revoked !== null } as const
-      }),
+      })),
 
     getHandoffChoices: (tenantId, tokenHash, now) =>
       attempt(() =>
         Option.map(Option.fromNullable(liveHandoff.get(tokenHash, tenantId, now)), (r) => r.choices.split(",").map(Number))
       ),
-    decideHandoff: (tenantId, tokenHash, matchNumber, now) =>
+    decideHandoff: (tenantId, tokenHash, matchNumber, now, events) =>
       write(() => {
         const handoff = liveHandoff.get(tokenHash, tenantId, now)
         if (!handoff) return undefined
@@ -555,6 +651,7 @@ const makeService = (db: Database.Database): StorageService => {
         if (approved) approveLink.run(now, tokenHash)
         else denyLink.run(tokenHash)
         decide.run(approved ? "approved" : "denied", now, handoff.id_hash)
+        if (events !== undefined) insertEvents(events({ outcome: approved ? "Approved" : "Denied", userId: handoff.user_id }))
         return { idHash: handoff.id_hash, approved }
       }).pipe(
         // Once committed: this process's waiters answer at once.
@@ -649,7 +746,71 @@ const makeService = (db: Database.Database): StorageService => {
         op.retryFailed
           .all({ now, all: ids === "all" ? 1 : 0, ids: JSON.stringify(ids === "all" ? [] : ids) })
           .map((r) => r.id)
-      )
+      ),
+
+    // -----------------------------------------------------------------------------------------
+    // Events and webhooks (SPEC 6).
+
+    appendEvents: (list) => write(() => insertEvents(list)),
+    listEvents: ({ after, limit, tenantId, types }) =>
+      attempt(() => {
+        const from = after ?? startCursor
+        const events = selectEvents
+          .all({ tenantId, after: Number(from.position), limit, types: types === undefined ? null : JSON.stringify(types) })
+          .map(eventOfRow)
+        return { events, next: events.length > 0 ? events[events.length - 1]!.cursor : from }
+      }),
+    purgeEvents: (before, deliveriesBefore) =>
+      write(() => purgeOldEvents.run(before).changes + purgeDeliveries.run(deliveriesBefore).changes),
+
+    insertWebhook: (w) =>
+      write(() => {
+        insertWebhookRow.run(w.id, w.tenantId, w.url, encodeTypeList(w.events), w.enabled ? 1 : 0, w.createdAt, w.secret,
+          w.previousSecret ?? null, w.previousUntil ?? null, w.failingSince ?? null)
+      }),
+    listWebhooks: (tenantId) => attempt(() => selectWebhooks.all(tenantId).map(webhookOfRow)),
+    getWebhook: (tenantId, id) => attempt(() => Option.map(Option.fromNullable(selectWebhook.get(tenantId, id)), webhookOfRow)),
+    deleteWebhook: (tenantId, id) => write(() => deleteWebhookRow.run(tenantId, id).changes === 1),
+    rotateWebhookSecret: (tenantId, id, secret, previousUntil) =>
+      write(() => Option.map(Option.fromNullable(rotateSecret.get(previousUntil, secret, tenantId, id)), webhookOfRow)),
+    listWebhookDeliveries: (tenantId, webhookId, limit) =>
+      attempt(() => {
+        const rows = selectDeliveries.all(tenantId, webhookId, limit)
+        const attempts = rows.length === 0 ? [] : selectAttempts.all(webhookId, JSON.stringify(rows.map((r) => r.event_id)))
+        return deliveriesOfRows(rows, attempts)
+      }),
+    retryWebhookDelivery: (tenantId, webhookId, deliveryId, now) =>
+      write(() => {
+        if (retryDelivery.run(now, tenantId, webhookId, deliveryId).changes !== 1) return false
+        enableWebhook.run(webhookId)
+        return true
+      }),
+    claimWebhookDeliveries: (now, leaseMillis, limit) =>
+      write(() => {
+        const rows = claimDeliveries.all({ now, leaseUntil: now + leaseMillis, limit })
+        const hooks = new Map<string, ReturnType<typeof webhookOfRow>>()
+        return rows
+          .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at))
+          .map((r) => {
+            let hook = hooks.get(r.webhook_id)
+            if (hook === undefined) {
+              hook = webhookOfRow(selectWebhookById.get(r.webhook_id)!)
+              hooks.set(r.webhook_id, hook)
+            }
+            return claimedOfRow(r, hook)
+          })
+      }),
+    recordWebhookAttempt: ({ attempt: a, claimed: c, disable, outcome }) =>
+      write(() => {
+        const status = outcome._tag === "Delivered" ? "delivered" : outcome._tag === "Failed" ? "failed" : "pending"
+        const next = outcome._tag === "Retry" ? outcome.nextAttemptAt : a.attemptedAt
+        if (finishDelivery.run(status, next, c.webhookId, c.eventId, c.leaseUntil).changes !== 1) return false
+        insertAttempt.run(c.webhookId, c.eventId, c.webhookId, c.eventId, a.attemptedAt, a.statusCode ?? null, a.durationMillis, a.error ?? null)
+        if (outcome._tag === "Delivered") webhookSucceeded.run(c.webhookId)
+        else webhookFailing.run(a.attemptedAt, disable === undefined ? 0 : 1, c.webhookId)
+        if (disable !== undefined) insertEvents(disable)
+        return true
+      })
   }
 }
 

@@ -242,5 +242,75 @@ CREATE TABLE handoffs (
 ) STRICT;
 CREATE INDEX handoffs_by_user ON handoffs (tenant_id, user_id);
 `
+  },
+  {
+    version: 4,
+    name: "events-and-webhooks",
+    sql: `
+-- SPEC 6.1: the event log. seq is handed out in the write transaction (SQLite has one writer at a
+-- time), so it orders events as they were committed: a reader reads on after the last seq it saw.
+-- data never holds a token, code, secret or e-mail address.
+CREATE TABLE events (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT NOT NULL UNIQUE,
+  tenant_id   TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  user_id     TEXT,
+  actor       TEXT,
+  data        TEXT NOT NULL
+) STRICT;
+CREATE INDEX events_by_tenant ON events (tenant_id, seq);
+CREATE INDEX events_by_time ON events (occurred_at);
+
+-- SPEC 6.3: a tenant's webhook endpoints. events: ',type,type,' (or ',*,'). The secrets are
+-- sealed (AES-256-GCM under the encryption keys); previous_secret signs beside the current one
+-- until previous_until (a rotation's overlap). failing_since: the first failed attempt since the
+-- last success.
+CREATE TABLE webhooks (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL REFERENCES tenants (tenant_id),
+  url             TEXT NOT NULL,
+  events          TEXT NOT NULL,
+  enabled         INTEGER NOT NULL DEFAULT 1,
+  created_at      INTEGER NOT NULL,
+  secret          TEXT NOT NULL,
+  previous_secret TEXT,
+  previous_until  INTEGER,
+  failing_since   INTEGER
+) STRICT;
+CREATE INDEX webhooks_by_tenant ON webhooks (tenant_id);
+
+-- One delivery per event and webhook, written with the event; the event id is its id (and the
+-- webhook-id header: the receiver's idempotency key). Leased by workers as the mail outbox is.
+CREATE TABLE webhook_deliveries (
+  webhook_id      TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+  event_id        TEXT NOT NULL,
+  tenant_id       TEXT NOT NULL,
+  event_type      TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_until     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (webhook_id, event_id)
+) STRICT;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (created_at);
+
+-- Each attempt: when, the status answered, how long it took, the error.
+CREATE TABLE webhook_attempts (
+  webhook_id      TEXT NOT NULL,
+  event_id        TEXT NOT NULL,
+  attempt         INTEGER NOT NULL,
+  attempted_at    INTEGER NOT NULL,
+  status_code     INTEGER,
+  duration_millis INTEGER NOT NULL,
+  error           TEXT,
+  PRIMARY KEY (webhook_id, event_id, attempt),
+  FOREIGN KEY (webhook_id, event_id) REFERENCES webhook_deliveries (webhook_id, event_id) ON DELETE CASCADE
+) STRICT;
+`
   }
 ]
