@@ -3,9 +3,9 @@
  * under the active key so that older keys can be retired.
  *
  * {@link rotate} walks each kind of sealed value (`sealedKinds`: TOTP secrets, confirmed and
- * pending, and the outbox's messages) in batches: it opens each value that is not under the
- * active key, seals it again under the active key, and writes the batch in one transaction with
- * a compare-and-set on the old value, so a value a running server changed meanwhile is left as
+ * pending, the outbox's messages, and webhooks' signing secrets, current and previous) in
+ * batches: it opens each value that is not under the active key, seals it again under the active
+ * key, and writes the batch in one transaction with a compare-and-set on the old value, so a value a running server changed meanwhile is left as
  * the server wrote it (already under the active key, since servers seal under it). A value
  * already under the active key is never listed, so a run that was interrupted resumes where it
  * stopped. Once no value is left under another key, the keyring's check value moves to the active
@@ -22,13 +22,18 @@ import { sealedKinds, Storage } from "../storage/Storage.js"
 import type { KeyMismatch } from "./Keys.js"
 import { resealKeyCheck } from "./Keys.js"
 import { secretContext } from "./Totp.js"
+import { secretContext as webhookSecretContext } from "./Webhooks.js"
 
 /**
  * The associated data each kind of sealed value is bound to (what it was sealed with).
  * @since 0.0.0
  */
 export const associatedData = (kind: SealedKind, ref: SealedRef): string =>
-  kind === "outbox" ? ref.id : secretContext(ref.tenantId, ref.userId)
+  kind === "outbox"
+    ? ref.id
+    : kind === "webhook-secret" || kind === "webhook-previous-secret"
+    ? webhookSecretContext(ref.tenantId, ref.id)
+    : secretContext(ref.tenantId, ref.userId)
 
 /**
  * The sealed values per kind and key id, and the key check value's key id.

@@ -510,20 +510,27 @@ export interface StorageService {
  * and queued messages (the keyring's check value is re-sealed by `Keys.resealKeyCheck`).
  * @since 0.0.0
  */
-export type SealedKind = "totp-confirmed" | "totp-pending" | "outbox"
+export type SealedKind = "totp-confirmed" | "totp-pending" | "outbox" | "webhook-secret" | "webhook-previous-secret"
 
 /** @since 0.0.0 */
-export const sealedKinds: ReadonlyArray<SealedKind> = ["totp-confirmed", "totp-pending", "outbox"]
+export const sealedKinds: ReadonlyArray<SealedKind> = [
+  "totp-confirmed",
+  "totp-pending",
+  "outbox",
+  "webhook-secret",
+  "webhook-previous-secret"
+]
 
 /**
  * The row a sealed value belongs to: a user's (`tenantId`, `userId`) for TOTP secrets, a
- * message's `id` (with its tenant and user) for the outbox. Ordered by `key`.
+ * message's `id` (with its tenant and user) for the outbox, a webhook's `id` (with its tenant,
+ * `userId` `""`) for its secrets.
  * @since 0.0.0
  */
 export interface SealedRef {
   readonly tenantId: string
   readonly userId: string
-  /** The outbox message's id; `""` for TOTP secrets. */
+  /** The outbox message's or the webhook's id; `""` for TOTP secrets. */
   readonly id: string
 }
 

@@ -15,6 +15,8 @@ import * as RecoveryCodes from "../../src/operations/RecoveryCodes.js"
 import * as Totp from "../../src/operations/Totp.js"
 import * as Users from "../../src/operations/Users.js"
 import * as UserTransfer from "../../src/operations/UserTransfer.js"
+import * as Webhooks from "../../src/operations/Webhooks.js"
+import { layerPolicies } from "../../src/domain/policies.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { services, setupTenant, type StorageLayer, testKeyring } from "./harness.js"
 
@@ -96,6 +98,25 @@ export const operatorSuite = (name: string, makeStorage: () => StorageLayer) =>
           .toMatchObject({ userId: "bob" })
         const [message] = yield* Effect.flatMap(Storage, (s) => s.listOutbox(1))
         expect((yield* withKeys(onlyNew)(openOutboxMessage(message!))).to).toBe("carol@example.com")
+      }))
+
+    test("rotation re-seals webhooks' signing secrets, the current and the previous one", () =>
+      Effect.gen(function*() {
+        const { tenantId } = yield* populate
+        const created = yield* Webhooks.create(tenantId, { url: "http://127.0.0.1:9/hook", events: ["*"] }).pipe(
+          Effect.provide(layerPolicies({ webhookAllowPrivate: true }))
+        )
+        const rotatedSecret = yield* Webhooks.rotateSecret(tenantId, created.id)
+        const before = yield* KeyRotation.status
+        expect([count(before, "webhook-secret", "test"), count(before, "webhook-previous-secret", "test")]).toEqual([1, 1])
+        const result = yield* withKeys(rotated)(KeyRotation.rotate({ batchSize: 2 }))
+        expect(result).toMatchObject({ resealed: 5, unreadable: 0, keyCheckResealed: true })
+        expect(result.status.counts.every((c) => c.keyId === "new")).toBe(true)
+        const webhook = Option.getOrThrow(yield* Effect.flatMap(Storage, (s) => s.getWebhook(tenantId, created.id)))
+        const context = Webhooks.secretContext(tenantId, created.id)
+        const open = (sealed: string) => withKeys(onlyNew)(Effect.flatMap(Sealer, (sealer) => sealer.open(sealed, context)))
+        expect(yield* open(webhook.secret)).toBe(rotatedSecret.secret)
+        expect(yield* open(webhook.previousSecret!)).toBe(created.secret)
       }))
 
     test("a rotation stopped part way resumes where it stopped; the old key check stays until the end", () =>

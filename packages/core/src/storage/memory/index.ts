@@ -686,6 +686,10 @@ export const makeMemoryStorage = (): StorageService => {
         count("totp-pending", row.pendingSecret)
       }
       for (const row of outbox.values()) count("outbox", row.record.sealed)
+      for (const webhook of webhooks.values()) {
+        count("webhook-secret", webhook.secret)
+        count("webhook-previous-secret", webhook.previousSecret)
+      }
       return [...counts.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.keyId.localeCompare(b.keyId))
     }),
     countRecoveryCodeSets: Effect.sync(() => {
@@ -699,7 +703,13 @@ export const makeMemoryStorage = (): StorageService => {
       Effect.sync(() => {
         const prefix = `v1.${exceptKeyId}.`
         const values: Array<SealedValue> = []
-        if (kind === "outbox") {
+        if (kind === "webhook-secret" || kind === "webhook-previous-secret") {
+          for (const webhook of webhooks.values()) {
+            const sealed = kind === "webhook-secret" ? webhook.secret : webhook.previousSecret
+            if (sealed === undefined || sealed.startsWith(prefix)) continue
+            values.push({ kind, ref: { tenantId: webhook.tenantId, userId: "", id: webhook.id }, sealed })
+          }
+        } else if (kind === "outbox") {
           for (const { record } of outbox.values()) {
             if (!record.sealed.startsWith(prefix)) {
               values.push({ kind, ref: { tenantId: record.tenantId, userId: record.userId, id: record.id }, sealed: record.sealed })
@@ -719,8 +729,8 @@ export const makeMemoryStorage = (): StorageService => {
           for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1
           return 0
         }
-        // The outbox is ordered by message id alone, as in the SQL adapters.
-        const sorted = kind === "outbox"
+        // The outbox and webhooks are ordered by id alone, as in the SQL adapters.
+        const sorted = kind !== "totp-confirmed" && kind !== "totp-pending"
           ? values.sort((a, b) => (a.ref.id < b.ref.id ? -1 : a.ref.id > b.ref.id ? 1 : 0))
             .filter((v) => after === undefined || v.ref.id > after.id)
           : values.sort((a, b) => compare(a.ref, b.ref)).filter((v) => after === undefined || compare(v.ref, after) > 0)
@@ -730,6 +740,18 @@ export const makeMemoryStorage = (): StorageService => {
       Effect.sync(() => {
         let replaced = 0
         for (const u of updates) {
+          if (u.kind === "webhook-secret" || u.kind === "webhook-previous-secret") {
+            const webhook = webhooks.get(u.ref.id)
+            if (webhook === undefined) continue
+            if (u.kind === "webhook-secret" && webhook.secret === u.previous) {
+              webhooks.set(webhook.id, { ...webhook, secret: u.next })
+              replaced++
+            } else if (u.kind === "webhook-previous-secret" && webhook.previousSecret === u.previous) {
+              webhooks.set(webhook.id, { ...webhook, previousSecret: u.next })
+              replaced++
+            }
+            continue
+          }
           if (u.kind === "outbox") {
             const row = outbox.get(u.ref.id)
             if (row !== undefined && row.record.sealed === u.previous) {

@@ -885,6 +885,11 @@ const makeService = (sql: SqlClient): StorageService => {
             FROM user_totp WHERE pending_secret IS NOT NULL GROUP BY 2
           UNION ALL
           SELECT 'outbox', ${sql.literal(keyIdOf("sealed"))}, count(*)::int FROM outbox GROUP BY 2
+          UNION ALL
+          SELECT 'webhook-secret', ${sql.literal(keyIdOf("secret"))}, count(*)::int FROM webhooks GROUP BY 2
+          UNION ALL
+          SELECT 'webhook-previous-secret', ${sql.literal(keyIdOf("previous_secret"))}, count(*)::int
+            FROM webhooks WHERE previous_secret IS NOT NULL GROUP BY 2
           ORDER BY 1, 2`,
         (rows) => rows.map((r) => ({ kind: r.kind, keyId: r.key_id, count: Number(r.n) }))
       )
@@ -903,6 +908,11 @@ const makeService = (sql: SqlClient): StorageService => {
             WHERE left(sealed, ${prefix.length}::int) <> ${prefix}
               AND (${after === undefined} OR id > ${after?.id ?? ""})
             ORDER BY id LIMIT ${limit}`
+        : kind === "webhook-secret" || kind === "webhook-previous-secret"
+        ? sql<SealedRow>`SELECT tenant_id, '' AS user_id, id, ${sql(webhookColumn(kind))} AS sealed FROM webhooks
+            WHERE ${sql(webhookColumn(kind))} IS NOT NULL AND left(${sql(webhookColumn(kind))}, ${prefix.length}::int) <> ${prefix}
+              AND (${after === undefined} OR id > ${after?.id ?? ""})
+            ORDER BY id LIMIT ${limit}`
         : sql<SealedRow>`SELECT tenant_id, user_id, '' AS id, ${sql(totpColumn(kind))} AS sealed FROM user_totp
             WHERE ${sql(totpColumn(kind))} IS NOT NULL AND left(${sql(totpColumn(kind))}, ${prefix.length}::int) <> ${prefix}
               AND (${after === undefined} OR (tenant_id, user_id) > (${after?.tenantId ?? ""}, ${after?.userId ?? ""}))
@@ -919,6 +929,9 @@ const makeService = (sql: SqlClient): StorageService => {
           for (const u of updates) {
             const rows = u.kind === "outbox"
               ? yield* sql`UPDATE outbox SET sealed = ${u.next} WHERE id = ${u.ref.id} AND sealed = ${u.previous} RETURNING id`
+              : u.kind === "webhook-secret" || u.kind === "webhook-previous-secret"
+              ? yield* sql`UPDATE webhooks SET ${sql(webhookColumn(u.kind))} = ${u.next}
+                  WHERE id = ${u.ref.id} AND ${sql(webhookColumn(u.kind))} = ${u.previous} RETURNING id`
               : yield* sql`UPDATE user_totp SET ${sql(totpColumn(u.kind))} = ${u.next}
                   WHERE tenant_id = ${u.ref.tenantId} AND user_id = ${u.ref.userId}
                     AND ${sql(totpColumn(u.kind))} = ${u.previous}
@@ -1126,10 +1139,13 @@ const makeService = (sql: SqlClient): StorageService => {
 // operator: key rotation, export/import, outbox listing
 
 /** The key id a sealed column names (`v1.<keyId>.<iv>.<data>`), or `''`. */
-const keyIdOf = (column: "confirmed_secret" | "pending_secret" | "sealed") =>
+const keyIdOf = (column: "confirmed_secret" | "pending_secret" | "sealed" | "secret" | "previous_secret") =>
   `CASE WHEN split_part(${column}, '.', 1) = 'v1' THEN split_part(${column}, '.', 2) ELSE '' END`
 
 const totpColumn = (kind: SealedKind) => (kind === "totp-pending" ? "pending_secret" : "confirmed_secret")
+
+const webhookColumn = (kind: "webhook-secret" | "webhook-previous-secret") =>
+  kind === "webhook-secret" ? "secret" : "previous_secret"
 
 interface SealedRow {
   tenant_id: string

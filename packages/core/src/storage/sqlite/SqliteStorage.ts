@@ -713,6 +713,10 @@ const makeService = (db: Database.Database): StorageService => {
             n +
             (u.kind === "outbox"
               ? op.resealOutbox.run(u.next, u.ref.id, u.previous)
+              : u.kind === "webhook-secret"
+              ? op.resealWebhookSecret.run(u.next, u.ref.id, u.previous)
+              : u.kind === "webhook-previous-secret"
+              ? op.resealWebhookPreviousSecret.run(u.next, u.ref.id, u.previous)
               : (u.kind === "totp-confirmed" ? op.resealConfirmed : op.resealPending).run(
                 u.next,
                 u.ref.tenantId,
@@ -863,6 +867,12 @@ const operatorStatements = (
          AND (@first = 1 OR (tenant_id, user_id) > (@tenantId, @userId))
        ORDER BY tenant_id, user_id LIMIT @limit`
     )
+  const webhookSealed = (column: string) =>
+    q<SealedRow>(
+      `SELECT tenant_id, '' AS user_id, id, ${column} AS sealed FROM webhooks
+       WHERE ${column} IS NOT NULL AND substr(${column}, 1, @length) <> @prefix AND (@first = 1 OR id > @id)
+       ORDER BY id LIMIT @limit`
+    )
   return {
     listTenants: q<TenantRow>("SELECT * FROM tenants ORDER BY created_at, tenant_id"),
     countSealed: q<{ kind: SealedKind; key_id: string; n: number }>(
@@ -873,6 +883,11 @@ const operatorStatements = (
          FROM user_totp WHERE pending_secret IS NOT NULL GROUP BY 2
        UNION ALL
        SELECT 'outbox', ${keyIdOf("sealed")}, count(*) FROM outbox GROUP BY 2
+       UNION ALL
+       SELECT 'webhook-secret', ${keyIdOf("secret")}, count(*) FROM webhooks GROUP BY 2
+       UNION ALL
+       SELECT 'webhook-previous-secret', ${keyIdOf("previous_secret")}, count(*)
+         FROM webhooks WHERE previous_secret IS NOT NULL GROUP BY 2
        ORDER BY 1, 2`
     ),
     countRecoverySets: q<{ key_id: string; n: number }>(
@@ -886,7 +901,9 @@ const operatorStatements = (
         `SELECT tenant_id, user_id, id, sealed FROM outbox
          WHERE substr(sealed, 1, @length) <> @prefix AND (@first = 1 OR id > @id)
          ORDER BY id LIMIT @limit`
-      )
+      ),
+      "webhook-secret": webhookSealed("secret"),
+      "webhook-previous-secret": webhookSealed("previous_secret")
     } satisfies Record<SealedKind, unknown>,
     resealConfirmed: q(
       "UPDATE user_totp SET confirmed_secret = ? WHERE tenant_id = ? AND user_id = ? AND confirmed_secret = ?"
@@ -895,6 +912,8 @@ const operatorStatements = (
       "UPDATE user_totp SET pending_secret = ? WHERE tenant_id = ? AND user_id = ? AND pending_secret = ?"
     ),
     resealOutbox: q("UPDATE outbox SET sealed = ? WHERE id = ? AND sealed = ?"),
+    resealWebhookSecret: q("UPDATE webhooks SET secret = ? WHERE id = ? AND secret = ?"),
+    resealWebhookPreviousSecret: q("UPDATE webhooks SET previous_secret = ? WHERE id = ? AND previous_secret = ?"),
     exportUsers: q<ExportRow>(
       `SELECT u.user_id, u.email, u.created_at, t.user_id IS NOT NULL AS has_totp,
               t.confirmed_secret, t.pending_secret, t.pending_since, t.last_step
