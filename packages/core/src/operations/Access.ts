@@ -54,8 +54,10 @@ export const authenticate = (accessToken: string | undefined): Effect.Effect<Pri
   const secretHash = hashToken(accessToken)
   return Effect.flatMap(Storage, (storage) =>
     Effect.flatMap(storage.findAccessToken(secretHash), (found) =>
-      Option.isNone(found) ? failInvalid : Effect.succeed(principalOf(found.value))))
+      Option.isNone(found) ? failInvalid : Effect.succeed(principalOf(found.value)))).pipe(authenticateSpan)
 }
+
+const authenticateSpan = Effect.withSpan("Lagrello.Access.authenticate")
 
 /**
  * Fails with Forbidden unless the principal holds `permission` (or one that implies it).

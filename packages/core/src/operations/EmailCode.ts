@@ -18,6 +18,7 @@ import { Sealer } from "../crypto/Sealer.js"
 import { Storage } from "../storage/Storage.js"
 import { emailCodeData } from "./MagicLink.js"
 import * as Users from "./Users.js"
+import { countVerification, operationSpan } from "../telemetry/Telemetry.js"
 
 const noChallenge = new Unauthorized({
   message: "No sign-in code is waiting for this user: it expired, was used (its link too), or a newer mail replaced it"
@@ -70,4 +71,4 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
       case "Consumed":
         return Users.toUser(yield* Users.find(tenantId, attempt.userId))
     }
-  }).pipe(Effect.withSpan("Lagrello.EmailCode.verify", { attributes: { "lagrello.tenant_id": tenantId } }))
+  }).pipe(countVerification("email_code"), operationSpan("Lagrello.EmailCode.verify", tenantId, userId))

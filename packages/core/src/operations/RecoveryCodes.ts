@@ -26,6 +26,7 @@ import { Sealer } from "../crypto/Sealer.js"
 import { Storage } from "../storage/Storage.js"
 import { attemptPolicy } from "./Totp.js"
 import * as Users from "./Users.js"
+import { countLockout, countVerification, operationSpan } from "../telemetry/Telemetry.js"
 
 /** What a code's keyed hash is computed over: bound to its user, so sets of two users never match. */
 const codeData = (tenantId: string, userId: string, code: string) =>
@@ -33,8 +34,7 @@ const codeData = (tenantId: string, userId: string, code: string) =>
 
 const iso = (millis: number) => DateTime.formatIso(DateTime.unsafeMake(millis))
 
-const span = (name: string, tenantId: string) =>
-  Effect.withSpan(`Lagrello.RecoveryCodes.${name}`, { attributes: { "lagrello.tenant_id": tenantId } })
+const span = (name: string, tenantId: string, userId: string) => operationSpan(`Lagrello.RecoveryCodes.${name}`, tenantId, userId)
 
 const wrongCode = new Unauthorized({ message: "The recovery code is wrong or was already used" })
 
@@ -65,7 +65,7 @@ export const generate = (tenantId: string, userId: string) =>
       })
     }
     return { codes: [...codes].map(formatRecoveryCode), createdAt: iso(now) } satisfies RecoveryCodes
-  }).pipe(span("generate", tenantId))
+  }).pipe(span("generate", tenantId, userId))
 
 /**
  * How many of the user's recovery codes are left, and when the set was made (`remaining: 0` and
@@ -81,7 +81,7 @@ export const status = (tenantId: string, userId: string) =>
       onNone: (): RecoveryCodesStatus => ({ remaining: 0 }),
       onSome: (s): RecoveryCodesStatus => ({ remaining: s.remaining, createdAt: iso(s.createdAt) })
     })
-  }).pipe(span("status", tenantId))
+  }).pipe(span("status", tenantId, userId))
 
 /**
  * Checks a recovery code (dashes, spaces and case ignored) and uses it up: the user when it is
@@ -125,6 +125,10 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
       })
     }
     if (attempt._tag === "Missing") return yield* wrongCode
-    if (!(yield* storage.useRecoveryCode(tenantId, userId, hash, now))) return yield* wrongCode
+    if (!(yield* storage.useRecoveryCode(tenantId, userId, hash, now))) {
+      // A wrong code on the attempt that reached the limit starts a lock-out (a right one ends it).
+      if (attempt.totp.failures >= attemptPolicy(policies).limit) yield* countLockout("recovery_code")
+      return yield* wrongCode
+    }
     return Users.toUser(yield* Users.find(tenantId, userId))
-  }).pipe(span("verify", tenantId))
+  }).pipe(countVerification("recovery_code"), span("verify", tenantId, userId))

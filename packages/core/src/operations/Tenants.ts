@@ -16,6 +16,7 @@ import { SecureRandom } from "../crypto/SecureRandom.js"
 import { generateAccessToken } from "./Tokens.js"
 import type { TenantRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
+import { operationSpan } from "../telemetry/Telemetry.js"
 
 const emptyCompanyInfo = {
   Name: "",
@@ -47,7 +48,8 @@ export const find = (tenantId: string) =>
   )
 
 /** @since 0.0.0 */
-export const get = (tenantId: string) => Effect.map(find(tenantId), toTenant)
+export const get = (tenantId: string) =>
+  Effect.map(find(tenantId), toTenant).pipe(operationSpan("Lagrello.Tenants.get", tenantId))
 
 /** @since 0.0.0 */
 export const update = (tenantId: string, request: UpdateTenantRequest) =>
@@ -56,7 +58,7 @@ export const update = (tenantId: string, request: UpdateTenantRequest) =>
     const storage = yield* Storage
     const updated = yield* storage.setTenantCallbackUrl(tenantId, request.callbackUrl)
     return yield* Option.match(updated, { onNone: tenantVanished, onSome: (record) => Effect.succeed(toTenant(record)) })
-  })
+  }).pipe(operationSpan("Lagrello.Tenants.update", tenantId))
 
 /**
  * Why the tenant of the start-up configuration cannot be used with its access token.

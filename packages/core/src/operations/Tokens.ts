@@ -16,6 +16,7 @@ import { hashToken } from "../crypto/tokens.js"
 import { SecureRandom } from "../crypto/SecureRandom.js"
 import type { AccessTokenRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
+import { operationSpan } from "../telemetry/Telemetry.js"
 
 /**
  * A new access token (the whole bearer secret): a random UUID, version 4 (122 random bits), the
@@ -66,7 +67,7 @@ export const create = (principal: Principal, request: CreateTokenRequest) =>
     }
     yield* storage.insertAccessToken(record)
     return toToken(record, bearer)
-  })
+  }).pipe(operationSpan("Lagrello.Tokens.create", principal.tenantId))
 
 /** @since 0.0.0 */
 export interface ListOptions {
@@ -100,7 +101,7 @@ export const list = (principal: Principal, options: ListOptions = {}) =>
         next: page * size < total ? link(page + 1) : ""
       }
     } satisfies TokenList
-  })
+  }).pipe(operationSpan("Lagrello.Tokens.list", principal.tenantId))
 
 /**
  * Revokes a token of the tenant by its public id, at once.
@@ -111,4 +112,4 @@ export const revoke = (principal: Principal, tokenId: string) =>
     const storage = yield* Storage
     const revoked = yield* storage.revokeAccessToken(principal.tenantId, tokenId, yield* Clock.currentTimeMillis)
     if (!revoked) return yield* new NotFound({ message: "No active token with this id in this tenant" })
-  })
+  }).pipe(operationSpan("Lagrello.Tokens.revoke", principal.tenantId))

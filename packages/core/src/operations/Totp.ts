@@ -19,6 +19,7 @@ import type { TotpAttemptPolicy, TotpRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import * as Tenants from "./Tenants.js"
 import * as Users from "./Users.js"
+import { countLockout, countVerification, operationSpan } from "../telemetry/Telemetry.js"
 
 /** Binds a sealed secret to its row: a secret copied to another user fails to open. */
 const secretContext = (tenantId: string, userId: string) => `totp/${tenantId}/${userId}`
@@ -70,7 +71,7 @@ export const enable = (tenantId: string, userId: string) =>
     const written = yield* storage.setPendingTotp(tenantId, userId, sealed, yield* Clock.currentTimeMillis)
     if (!written) return yield* Users.userNotFound(userId)
     return { secretKey, qrImage } satisfies TotpEnableResponse
-  })
+  }).pipe(operationSpan("Lagrello.Totp.enable", tenantId, userId))
 
 /**
  * Turns TOTP off and erases the secrets.
@@ -81,7 +82,7 @@ export const disable = (tenantId: string, userId: string) =>
     yield* Users.find(tenantId, userId)
     const storage = yield* Storage
     yield* storage.disableTotp(tenantId, userId)
-  })
+  }).pipe(operationSpan("Lagrello.Totp.disable", tenantId, userId))
 
 /**
  * Whether the user has a confirmed authenticator (an enrolment that no code has confirmed yet
@@ -95,7 +96,7 @@ export const isEnabled = (tenantId: string, userId: string) =>
     const storage = yield* Storage
     const totp = yield* storage.getTotp(tenantId, userId)
     return Option.isSome(totp) && totp.value.confirmedSecret !== undefined
-  })
+  }).pipe(operationSpan("Lagrello.Totp.isEnabled", tenantId, userId))
 
 const unopenable = new Unavailable({
   message:
@@ -182,6 +183,8 @@ export const verify = (tenantId: string, userId: string, code: string) =>
       yield* Users.find(tenantId, userId)
       return yield* notEnabled
     }
+    // A wrong code on the attempt that reached the limit starts a lock-out (a right one ends it).
+    const refused = attempt.totp.failures >= policy.limit ? Effect.zipRight(countLockout("totp"), wrongCode) : wrongCode
     const candidates = liveSecrets(attempt.totp, now, policy)
     if (candidates.every(([, sealed]) => sealed === undefined)) return yield* notEnabled
     for (const [kind, sealed] of candidates) {
@@ -190,12 +193,12 @@ export const verify = (tenantId: string, userId: string, code: string) =>
       const step = verifyTotp(secret, code, now)
       if (step === undefined) continue
       const accepted = yield* storage.acceptTotpStep({ tenantId, userId, step, secret: sealed, kind })
-      if (!accepted) return yield* wrongCode
+      if (!accepted) return yield* refused
       const user = yield* storage.getUser(tenantId, userId)
       return yield* Option.match(user, {
         onNone: () => Effect.fail(Users.userNotFound(userId)),
         onSome: (record): Effect.Effect<User> => Effect.succeed(Users.toUser(record))
       })
     }
-    return yield* wrongCode
-  })
+    return yield* refused
+  }).pipe(countVerification("totp"), operationSpan("Lagrello.Totp.verify", tenantId, userId))

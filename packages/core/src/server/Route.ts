@@ -42,6 +42,7 @@ import * as Access from "../operations/Access.js"
 import type { Storage } from "../storage/Storage.js"
 import { invalidMessage } from "../contract/issues.js"
 import { ClientRateLimiter } from "./ClientRateLimiter.js"
+import { requestRecorder } from "../telemetry/Telemetry.js"
 
 /**
  * A request as the HTTP framework received it, before anything was decoded.
@@ -81,6 +82,8 @@ export interface Answer {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: string | Uint8Array | undefined
+  /** The trace id of the request's span (for the request log), when the route answered it. */
+  readonly traceId?: string | undefined
 }
 
 /**
@@ -293,7 +296,7 @@ const makeRoute = <R>(
                 })
               ))))
 
-  const handle = (request: IncomingRequest): Effect.Effect<Answer, never, R | Storage | ClientRateLimiter> =>
+  const answered = (request: IncomingRequest): Effect.Effect<Answer, never, R | Storage | ClientRateLimiter> =>
     Effect.catchAllCause(program(request), (cause) => {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure) && isLagrelloError(failure.value)) return Effect.succeed(errorAnswer(failure.value))
@@ -302,6 +305,27 @@ const makeRoute = <R>(
         internalAnswer
       )
     })
+
+  // One span per request, named by the route pattern (`GET /v1/users/{userId}`), with the
+  // operation's spans under it; the answer counted by status and timed (SPEC 7.1). The raw path
+  // and query never reach a span or a label: they carry user ids and codes.
+  const route = endpoint.path.replace(/:(\w+)/g, "{$1}")
+  const recorder = requestRecorder(endpoint.method, route)
+  const spanName = `${endpoint.method} ${route}`
+  const spanOptions = {
+    kind: "server",
+    attributes: { "http.request.method": endpoint.method, "http.route": route, "lagrello.endpoint": rateKey }
+  } as const
+  const handle = (request: IncomingRequest): Effect.Effect<Answer, never, R | Storage | ClientRateLimiter> =>
+    Effect.useSpan(spanName, spanOptions, (span) =>
+      Effect.clockWith((clock) => {
+        const start = clock.unsafeCurrentTimeNanos()
+        return Effect.map(Effect.withParentSpan(answered(request), span), (answer): Answer => {
+          span.attribute("http.response.status_code", answer.status)
+          recorder.record(answer.status, Number(clock.unsafeCurrentTimeNanos() - start) / 1e9)
+          return { ...answer, traceId: span.traceId }
+        })
+      }))
 
   return {
     group: group.identifier,

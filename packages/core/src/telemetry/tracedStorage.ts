@@ -1,0 +1,33 @@
+/**
+ * Storage spans: every call of a storage port's methods in a span `Lagrello.Storage.<method>`
+ * (kind client) with the database system and the method as attributes, never the arguments
+ * (they hold token hashes, sealed secrets and e-mail addresses). The composition root wraps the
+ * storage with it when telemetry is configured, so that an untraced server pays nothing.
+ *
+ * @since 0.0.0
+ */
+import * as Effect from "effect/Effect"
+import type { StorageService } from "../storage/Storage.js"
+
+/**
+ * The storage with a span around each call.
+ * @since 0.0.0
+ */
+export const tracedStorage = (storage: StorageService, system: string): StorageService => {
+  const traced: Record<string, unknown> = {}
+  for (const [name, member] of Object.entries(storage)) {
+    const span = Effect.withSpan(`Lagrello.Storage.${name}`, {
+      kind: "client",
+      attributes: { "db.system.name": system, "db.operation.name": name }
+    })
+    if (typeof member === "function") {
+      traced[name] = (...args: Array<unknown>) => {
+        const result: unknown = Reflect.apply(member, storage, args)
+        return Effect.isEffect(result) ? span(result) : result
+      }
+    } else {
+      traced[name] = Effect.isEffect(member) ? span(member) : member
+    }
+  }
+  return traced as unknown as StorageService
+}
