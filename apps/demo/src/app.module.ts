@@ -28,6 +28,10 @@ export const lagrelloOptions = (config: DemoConfig, encryptionKeys: string): Lag
   encryptionKeys,
   // The core's lines in the demo's JSON format.
   logger: effectLogger,
+  // Spans and metrics: OTLP/HTTP export when configured, /metrics with LAGRELLO_METRICS=1.
+  ...(config.telemetry.otlp === undefined && !config.telemetry.prometheus
+    ? {}
+    : { telemetry: { otlp: config.telemetry.otlp, prometheus: config.telemetry.prometheus } }),
   // Links in answers (the token list's paging) are absolute under the demo's address.
   publicUrl: config.publicUrl,
   // The demo's own tenant; without LAGRELLO_ACCESS_TOKEN its first start generates the token, and

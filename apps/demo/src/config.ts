@@ -50,6 +50,25 @@ export interface DemoConfig {
    * says so explicitly (`0` turns it off on loopback too).
    */
   readonly devMailbox: { readonly served: boolean; readonly why: string }
+  /**
+   * Traces and metrics (SPEC 7.1): OTLP/HTTP export when `OTEL_EXPORTER_OTLP_ENDPOINT` (or a
+   * signal's own `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `..._METRICS_ENDPOINT`) is set, `/metrics`
+   * with `LAGRELLO_METRICS=1`. The exporters themselves read the other `OTEL_*` variables
+   * (headers, timeouts, sampler).
+   */
+  readonly telemetry: Telemetry
+}
+
+export interface Telemetry {
+  readonly otlp:
+    | {
+      readonly serviceName: string | undefined
+      readonly traces: boolean
+      readonly metrics: boolean
+      readonly metricExportIntervalMillis: number | undefined
+    }
+    | undefined
+  readonly prometheus: boolean
 }
 
 /** A configuration that cannot be used: the variable, and one line saying what is wrong with it. */
@@ -259,6 +278,53 @@ const parseDevMailbox = (text: string | undefined, mail: Mail, host: string): De
     : { served: false, why: "HOST is not a loopback address; LAGRELLO_DEV_MAILBOX=1 serves it anyway" }
 }
 
+const parseEndpoint = (name: string, text: string | undefined): boolean => {
+  if (text === undefined) return false
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    return invalid(name, "must be the http(s) URL of an OTLP/HTTP receiver, e.g. http://127.0.0.1:4318")
+  }
+  return true
+}
+
+const parseExporter = (name: string, text: string | undefined): boolean => {
+  if (text === undefined) return true
+  const values = text.split(",").map((value) => value.trim().toLowerCase())
+  if (values.every((value) => value === "none")) return false
+  if (values.some((value) => value !== "otlp" && value !== "none")) {
+    return invalid(name, "must be otlp or none (the demo exports over OTLP/HTTP only)")
+  }
+  return true
+}
+
+const parseTelemetry = (env: Readonly<Record<string, string | undefined>>): Telemetry => {
+  const metricsFlag = read(env, "LAGRELLO_METRICS")
+  if (metricsFlag !== undefined && metricsFlag !== "0" && metricsFlag !== "1") {
+    return invalid("LAGRELLO_METRICS", "must be 1 (serve /metrics in Prometheus text) or 0")
+  }
+  const prometheus = metricsFlag === "1"
+  const any = parseEndpoint("OTEL_EXPORTER_OTLP_ENDPOINT", read(env, "OTEL_EXPORTER_OTLP_ENDPOINT"))
+  const tracesEndpoint = parseEndpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", read(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+  const metricsEndpoint = parseEndpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", read(env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+  const disabled = read(env, "OTEL_SDK_DISABLED")?.toLowerCase() === "true"
+  const traces = (any || tracesEndpoint) && parseExporter("OTEL_TRACES_EXPORTER", read(env, "OTEL_TRACES_EXPORTER"))
+  const metrics = (any || metricsEndpoint) && parseExporter("OTEL_METRICS_EXPORTER", read(env, "OTEL_METRICS_EXPORTER"))
+  const interval = read(env, "OTEL_METRIC_EXPORT_INTERVAL")
+  if (interval !== undefined && (!/^\d{1,9}$/.test(interval) || Number(interval) < 100)) {
+    return invalid("OTEL_METRIC_EXPORT_INTERVAL", "must be a whole number of milliseconds, at least 100")
+  }
+  return {
+    otlp: disabled || (!traces && !metrics)
+      ? undefined
+      : {
+        serviceName: read(env, "OTEL_SERVICE_NAME"),
+        traces,
+        metrics,
+        metricExportIntervalMillis: interval === undefined ? undefined : Number(interval)
+      },
+    prometheus
+  }
+}
+
 const parseAdapter = (text: string | undefined): AdapterName => {
   if (text === undefined) return defaults.adapter
   const name = text.toLowerCase()
@@ -283,9 +349,10 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, cw
     const encryptionKey = parseEncryptionKey(read(env, "LAGRELLO_ENCRYPTION_KEY"), database)
     const adapter = parseAdapter(read(env, "LAGRELLO_ADAPTER"))
     const devMailbox = parseDevMailbox(read(env, "LAGRELLO_DEV_MAILBOX"), mail, host)
+    const telemetry = parseTelemetry(env)
     return {
       ok: true,
-      config: { port, host, database, mail, tenantName, accessToken, callbackUrl, publicUrl, encryptionKey, adapter, devMailbox }
+      config: { port, host, database, mail, tenantName, accessToken, callbackUrl, publicUrl, encryptionKey, adapter, devMailbox, telemetry }
     }
   } catch (error) {
     if (error instanceof Invalid) return { ok: false, error: error.error }
