@@ -283,7 +283,7 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
       yield* Effect.logError(`Outbox: message given up: ${opened.left.message}`)
       return "failed"
     }
-    const sent = yield* Effect.either(transport.send(opened.right).pipe(Effect.withSpan("Lagrello.Mail.send", { kind: "client" })))
+    const sent = yield* Effect.either(transport.send(opened.right).pipe(Effect.withSpan("Lagrello.Mail.send", { kind: "client", captureStackTrace: false })))
     if (Either.isRight(sent)) {
       if (!(yield* recordOutcome(claim, (c) => storage.markOutboxSent(c)))) {
         // Another worker took the message over: it may deliver it again. The lease is renewed
@@ -322,7 +322,8 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
     Effect.annotateLogs({ outboxMessage: record.id, attempt: record.attempts }),
     Effect.withSpan("Lagrello.Outbox.deliver", {
       kind: "consumer",
-      attributes: { ...userAttributes(record.tenantId, record.userId), "lagrello.outbox.attempt": record.attempts }
+      attributes: { ...userAttributes(record.tenantId, record.userId), "lagrello.outbox.attempt": record.attempts },
+      captureStackTrace: false
     })
   )
 }

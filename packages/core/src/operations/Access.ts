@@ -57,7 +57,7 @@ export const authenticate = (accessToken: string | undefined): Effect.Effect<Pri
       Option.isNone(found) ? failInvalid : Effect.succeed(principalOf(found.value)))).pipe(authenticateSpan)
 }
 
-const authenticateSpan = Effect.withSpan("Lagrello.Access.authenticate")
+const authenticateSpan = Effect.withSpan("Lagrello.Access.authenticate", { captureStackTrace: false })
 
 /**
  * Fails with Forbidden unless the principal holds `permission` (or one that implies it).

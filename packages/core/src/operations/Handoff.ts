@@ -28,7 +28,7 @@ import * as Users from "./Users.js"
 export const maxWaitSeconds = 30
 
 const span = (name: string, tenantId: string) =>
-  Effect.withSpan(`Lagrello.Handoff.${name}`, { attributes: { "lagrello.tenant_id": tenantId } })
+  Effect.withSpan(`Lagrello.Handoff.${name}`, { attributes: { "lagrello.tenant_id": tenantId }, captureStackTrace: false })
 
 const unknownHandoff = new NotFound({ message: "No such handoff in this tenant (or its user was deleted)" })
 const notLive = new Unauthorized({

@@ -314,7 +314,8 @@ const makeRoute = <R>(
   const spanName = `${endpoint.method} ${route}`
   const spanOptions = {
     kind: "server",
-    attributes: { "http.request.method": endpoint.method, "http.route": route, "lagrello.endpoint": rateKey }
+    attributes: { "http.request.method": endpoint.method, "http.route": route, "lagrello.endpoint": rateKey },
+    captureStackTrace: false
   } as const
   const handle = (request: IncomingRequest): Effect.Effect<Answer, never, R | Storage | ClientRateLimiter> =>
     Effect.useSpan(spanName, spanOptions, (span) =>

@@ -188,7 +188,7 @@ export const sampleOutbox: Effect.Effect<void, never, Storage> = Effect.gen(func
   yield* Metric.set(outboxOldestAge, stats.oldestCreatedAt === undefined ? 0 : Math.max(0, (now - stats.oldestCreatedAt) / 1000))
 }).pipe(
   Effect.catchTag("Unavailable", () => Effect.void),
-  Effect.withSpan("Lagrello.Telemetry.sampleOutbox")
+  Effect.withSpan("Lagrello.Telemetry.sampleOutbox", { captureStackTrace: false })
 )
 
 /**
@@ -219,5 +219,7 @@ export const userAttributes = (tenantId: string, userId: string): Record<string,
  */
 export const operationSpan = (name: string, tenantId: string, userId?: string) =>
   Effect.withSpan(name, {
-    attributes: userId === undefined ? { "lagrello.tenant_id": tenantId } : userAttributes(tenantId, userId)
+    attributes: userId === undefined ? { "lagrello.tenant_id": tenantId } : userAttributes(tenantId, userId),
+    // No `code.stacktrace` attribute: capturing it costs an Error per call.
+    captureStackTrace: false
   })

@@ -18,7 +18,8 @@ export const tracedStorage = (storage: StorageService, system: string): StorageS
   for (const [name, member] of Object.entries(storage)) {
     const span = Effect.withSpan(`Lagrello.Storage.${name}`, {
       kind: "client",
-      attributes: { "db.system.name": system, "db.operation.name": name }
+      attributes: { "db.system.name": system, "db.operation.name": name },
+      captureStackTrace: false
     })
     if (typeof member === "function") {
       traced[name] = (...args: Array<unknown>) => {

@@ -1,0 +1,227 @@
+/**
+ * The telemetry of the core (SPEC 7.1) in process, on Effect's TestClock: the counters of
+ * verifications and lock-outs, the outbox gauges, the storage spans (names and attributes, never
+ * the arguments), the request span and counters of a route, and the Prometheus text.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Layer, Metric, MetricBoundaries, MetricKey, MetricLabel, Option, TestClock, Tracer } from "effect"
+import { base32Decode, totpAt } from "../../src/crypto/otp.js"
+import * as MagicLink from "../../src/operations/MagicLink.js"
+import * as Totp from "../../src/operations/Totp.js"
+import * as Users from "../../src/operations/Users.js"
+import { layerClientRateLimiter } from "../../src/server/ClientRateLimiter.js"
+import { routes } from "../../src/server/index.js"
+import { layerMemory } from "../../src/storage/memory/index.js"
+import { Storage } from "../../src/storage/Storage.js"
+import { metricsText, prometheusText } from "../../src/telemetry/Prometheus.js"
+import { sampleOutbox } from "../../src/telemetry/Telemetry.js"
+import { tracedStorage } from "../../src/telemetry/tracedStorage.js"
+import { adminToken, services, setupTenant } from "../behaviour/harness.js"
+
+const start = Date.UTC(2026, 0, 1)
+
+/** The current value of a metric of the registry with these labels (0 when never recorded). */
+const valueOf = (name: string, labels: Record<string, string>) =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    let total = 0
+    for (const pair of pairs) {
+      if (pair.metricKey.name !== name) continue
+      const tags = Object.fromEntries(pair.metricKey.tags.map((t) => [t.key, t.value]))
+      if (Object.keys(labels).length !== Object.keys(tags).length) continue
+      if (!Object.entries(labels).every(([k, v]) => tags[k] === v)) continue
+      const state = pair.metricState as unknown as { count?: number; value?: number }
+      total += state.count ?? state.value ?? 0
+    }
+    return total
+  })
+
+/** Spans as the native tracer makes them, kept. */
+const keptSpans = () => {
+  const spans: Array<{ name: string; attributes: Map<string, unknown>; parent: string | undefined; spanId: string; traceId: string }> =
+    []
+  let n = 0
+  const tracer = Tracer.make({
+    span: (name, parent, _context, _links, _startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      const spanId = `span${++n}`
+      const parentSpan = Option.getOrUndefined(parent)
+      const traceId = parentSpan?.traceId ?? `trace${n}`
+      spans.push({ name, attributes, parent: parentSpan?.spanId, spanId, traceId })
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId,
+        traceId,
+        parent,
+        context: _context,
+        status: { _tag: "Started", startTime: 0n },
+        attributes,
+        links: [],
+        sampled: true,
+        kind,
+        end: () => undefined,
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => undefined,
+        addLinks: () => undefined
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer }
+}
+
+describe("telemetry", () => {
+  it.effect("counts TOTP verifications by outcome, and the lock-out a wrong code starts", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(start)
+      const tenantId = yield* setupTenant()
+      yield* Users.create(tenantId, { userId: "mallory", email: "mallory@example.com" })
+      const { secretKey } = yield* Totp.enable(tenantId, "mallory")
+      const secret = base32Decode(secretKey)!
+      yield* Totp.verify(tenantId, "mallory", totpAt(secret, start))
+      yield* TestClock.adjust(Duration.seconds(30))
+      const counts = Effect.all({
+        accepted: valueOf("lagrello_verifications", { method: "totp", outcome: "accepted" }),
+        rejected: valueOf("lagrello_verifications", { method: "totp", outcome: "rejected" }),
+        locked: valueOf("lagrello_verifications", { method: "totp", outcome: "locked" }),
+        lockouts: valueOf("lagrello_lockouts", { method: "totp" })
+      })
+      const before = yield* counts
+      const wrong = totpAt(secret, start + 30_000) === "000000" ? "000001" : "000000"
+      // With a limit of 5 wrong codes: the fifth starts the lock-out; the next attempt is refused.
+      for (let i = 0; i < 5; i++) yield* Effect.either(Totp.verify(tenantId, "mallory", wrong))
+      const afterLimit = yield* counts
+      expect(afterLimit.rejected - before.rejected).toBe(5)
+      expect(afterLimit.lockouts - before.lockouts).toBe(1)
+      yield* Effect.either(Totp.verify(tenantId, "mallory", totpAt(secret, start + 30_000)))
+      const after = yield* counts
+      expect(after.locked - before.locked).toBe(1)
+      expect(after.accepted - before.accepted).toBe(0)
+      expect(after.lockouts - before.lockouts).toBe(1)
+    }).pipe(Effect.provide(services(layerMemory, { totpFailureLimit: 5 }))))
+
+  it.effect("samples the outbox's depth and oldest age into its gauges", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(start)
+      const tenantId = yield* setupTenant()
+      yield* Users.create(tenantId, { userId: "alice", email: "alice@example.com" })
+      yield* MagicLink.send(tenantId, "alice")
+      yield* TestClock.adjust(Duration.seconds(42))
+      yield* sampleOutbox
+      expect(yield* valueOf("lagrello_outbox_depth", {})).toBe(1)
+      expect(yield* valueOf("lagrello_outbox_oldest_age_seconds", {})).toBe(42)
+      const storage = yield* Storage
+      const [claimed] = yield* storage.claimOutbox(start + 42_000, 30_000, 10)
+      yield* storage.markOutboxSent(claimed!)
+      yield* sampleOutbox
+      expect(yield* valueOf("lagrello_outbox_depth", {})).toBe(0)
+      expect(yield* valueOf("lagrello_outbox_oldest_age_seconds", {})).toBe(0)
+    }).pipe(Effect.provide(services(layerMemory))))
+
+  it.effect("puts a span around each storage call, with the method and the system, never the arguments", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = keptSpans()
+      const storage = tracedStorage(yield* Storage, "memory")
+      yield* TestClock.setTime(start)
+      yield* storage.insertUser("tenant-1", { userId: "carol", email: "carol@example.com" }, start).pipe(
+        Effect.withSpan("outer"),
+        Effect.withTracer(tracer)
+      )
+      yield* storage.outboxStats.pipe(Effect.withTracer(tracer))
+      const insert = spans.find((s) => s.name === "Lagrello.Storage.insertUser")
+      expect(insert).toBeDefined()
+      expect(insert!.parent).toBe(spans.find((s) => s.name === "outer")!.spanId)
+      expect(Object.fromEntries(insert!.attributes)).toEqual({ "db.system.name": "memory", "db.operation.name": "insertUser" })
+      expect(spans.some((s) => s.name === "Lagrello.Storage.outboxStats")).toBe(true)
+      expect(JSON.stringify(spans.map((s) => [s.name, [...s.attributes]]))).not.toContain("carol@example.com")
+      // The wrapped storage still works.
+      expect(yield* storage.getUser("tenant-1", "carol")).toEqual(Option.some({ userId: "carol", email: "carol@example.com" }))
+    }).pipe(Effect.provide(services(layerMemory))))
+
+  it.effect("names a route's span by its pattern, with the operation under it, and counts its answers by status", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = keptSpans()
+      yield* TestClock.setTime(start)
+      const tenantId = yield* setupTenant()
+      yield* Users.create(tenantId, { userId: "dave", email: "dave@example.com" })
+      const route = routes.find((r) => r.group === "users" && r.name === "get")!
+      const labels = { route: "/v1/users/{userId}", method: "GET" }
+      const before200 = yield* valueOf("lagrello_http_requests", { ...labels, status: "200" })
+      const before404 = yield* valueOf("lagrello_http_requests", { ...labels, status: "404" })
+      const request = (userId: string) => ({
+        authorization: `Bearer ${adminToken}-Acme`,
+        contentType: undefined,
+        params: { userId },
+        query: {},
+        body: undefined
+      })
+      const ok = yield* route.handle(request("dave")).pipe(Effect.withTracer(tracer))
+      expect(ok.status).toBe(200)
+      const missing = yield* route.handle(request("nobody")).pipe(Effect.withTracer(tracer))
+      expect(missing.status).toBe(404)
+      expect((yield* valueOf("lagrello_http_requests", { ...labels, status: "200" })) - before200).toBe(1)
+      expect((yield* valueOf("lagrello_http_requests", { ...labels, status: "404" })) - before404).toBe(1)
+      const requestSpans = spans.filter((s) => s.name === "GET /v1/users/{userId}")
+      expect(requestSpans).toHaveLength(2)
+      expect(ok.traceId).toBe(requestSpans[0]!.traceId)
+      expect(Object.fromEntries(requestSpans[0]!.attributes)).toMatchObject({
+        "http.request.method": "GET",
+        "http.route": "/v1/users/{userId}",
+        "http.response.status_code": 200
+      })
+      expect(requestSpans[1]!.attributes.get("http.response.status_code")).toBe(404)
+      const get = spans.find((s) => s.name === "Lagrello.Users.get" && s.parent === requestSpans[0]!.spanId)
+      expect(get?.attributes.get("lagrello.user_id")).toBe("dave")
+      expect(spans.some((s) => s.name === "Lagrello.Access.authenticate" && s.parent === requestSpans[0]!.spanId)).toBe(true)
+      const text = yield* metricsText
+      expect(text).toContain('lagrello_http_requests_total{route="/v1/users/{userId}",method="GET",status="404"}')
+      expect(text).not.toContain("dave@example.com")
+    }).pipe(Effect.provide(Layer.merge(services(layerMemory), layerClientRateLimiter()))))
+
+  it.effect("an operation on a user whose id is an e-mail address has no user id attribute", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = keptSpans()
+      yield* Effect.either(Users.get("t", "erin@example.com")).pipe(Effect.withTracer(tracer))
+      const get = spans.find((s) => s.name === "Lagrello.Users.get")
+      expect(get).toBeDefined()
+      expect([...get!.attributes.values()]).not.toContain("erin@example.com")
+      expect(Object.fromEntries(get!.attributes)).toEqual({ "lagrello.tenant_id": "t" })
+    }).pipe(Effect.provide(services(layerMemory))))
+
+  it("renders counters, gauges and histograms as Prometheus text", () => {
+    const counter = Metric.fromMetricKey(
+      MetricKey.taggedWithLabels(MetricKey.counter("lagrello_test_things", { description: "Things\ncounted" }), [
+        MetricLabel.make("kind", 'a "quoted" \\ kind')
+      ])
+    )
+    const gauge = Metric.gauge("lagrello_test_level")
+    const histogram = Metric.histogram("lagrello_test_seconds", MetricBoundaries.fromIterable([0.1, 1]))
+    const other = Metric.counter("someone_elses_total")
+    Effect.runSync(
+      Effect.all([
+        Metric.incrementBy(counter, 3),
+        Metric.set(gauge, 2.5),
+        Metric.update(histogram, 0.05),
+        Metric.update(histogram, 0.5),
+        Metric.update(histogram, 5),
+        Metric.increment(other)
+      ])
+    )
+    const text = prometheusText(Metric.unsafeSnapshot())
+    expect(text).toContain("# HELP lagrello_test_things_total Things\\ncounted\n# TYPE lagrello_test_things_total counter\n")
+    expect(text).toContain('lagrello_test_things_total{kind="a \\"quoted\\" \\\\ kind"} 3\n')
+    expect(text).toContain("# TYPE lagrello_test_level gauge\nlagrello_test_level 2.5\n")
+    expect(text).toContain(
+      [
+        "# TYPE lagrello_test_seconds histogram",
+        'lagrello_test_seconds_bucket{le="0.1"} 1',
+        'lagrello_test_seconds_bucket{le="1"} 2',
+        'lagrello_test_seconds_bucket{le="+Inf"} 3',
+        "lagrello_test_seconds_sum 5.55",
+        "lagrello_test_seconds_count 3"
+      ].join("\n")
+    )
+    expect(text).not.toContain("someone_elses")
+  })
+})
