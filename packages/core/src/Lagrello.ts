@@ -47,7 +47,8 @@ import type { ClientRateLimiter } from "./server/ClientRateLimiter.js"
 import { layerClientRateLimiter } from "./server/ClientRateLimiter.js"
 import { Storage } from "./storage/Storage.js"
 import type { TelemetryConfig } from "./telemetry/options.js"
-import { layerOutboxSampler } from "./telemetry/Telemetry.js"
+import { defaultSampleRatio } from "./telemetry/options.js"
+import { layerOutboxSampler, Tracing, tracingSettings } from "./telemetry/Telemetry.js"
 import { tracedStorage } from "./telemetry/tracedStorage.js"
 
 /**
@@ -229,6 +230,27 @@ const observedStorageLayer = (config: LagrelloConfig): Layer.Layer<Storage, Star
   return Layer.map(layer, (context) => Context.add(context, Storage, tracedStorage(Context.get(context, Storage), system)))
 }
 
+/**
+ * Spans, when traces are exported (or asked for with `spans`): every request where
+ * `OTEL_TRACES_SAMPLER` is set (the tracer's sampler decides), else one in `1 / sampleRatio`.
+ */
+const tracingLayer = (telemetry: TelemetryConfig | undefined): Layer.Layer<never> => {
+  const wanted = telemetry?.spans ?? (telemetry?.otlp !== undefined && telemetry.otlp.traces !== false)
+  if (!wanted) return Layer.empty
+  return Layer.unwrapEffect(
+    Effect.map(
+      Config.option(Config.string("OTEL_TRACES_SAMPLER")).pipe(Effect.orElseSucceed(() => Option.none<string>())),
+      (sampler) =>
+        Layer.succeed(
+          Tracing,
+          tracingSettings(
+            Option.isSome(sampler) || telemetry?.otlp === undefined ? 1 : telemetry.otlp.sampleRatio ?? defaultSampleRatio
+          )
+        )
+    )
+  )
+}
+
 /** The OpenTelemetry export, loaded only when configured. */
 const exportLayer = (telemetry: TelemetryConfig | undefined): Layer.Layer<never, StartupError> => {
   const otlp = telemetry?.otlp
@@ -326,7 +348,8 @@ export const layer = (config: LagrelloConfig): Layer.Layer<LagrelloServices | Bo
     policies,
     mailLayer(config.mail),
     layerClientRateLimiter(),
-    config.publicUrl === undefined ? Layer.empty : Layer.succeed(ApiBaseUrl, config.publicUrl.replace(/\/+$/, ""))
+    config.publicUrl === undefined ? Layer.empty : Layer.succeed(ApiBaseUrl, config.publicUrl.replace(/\/+$/, "")),
+    tracingLayer(config.telemetry)
   )
   const background = Layer.mergeAll(
     config.outbox?.enabled === false

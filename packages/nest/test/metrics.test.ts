@@ -51,25 +51,32 @@ describe.each<AdapterName>(["fastify", "express"])("GET /metrics on %s", (adapte
   })
 })
 
+/** The routes mounted on a router that keeps their handlers, called with plain request and reply objects. */
+const mounted = async (moduleOptions: ReturnType<typeof options>) => {
+  const context = await createLagrelloContext(moduleOptions)
+  const handlers = new Map<string, Handler>()
+  const router: FastifyRouter = {
+    route: ({ handler, method, url }) => handlers.set(`${method} ${url}`, handler),
+    all: (path, handler) => handlers.set(`ALL ${path}`, handler)
+  }
+  mountRoutes({ type: "fastify", router }, context.runtime, "")
+  const call = (key: string, request: HttpRequest) =>
+    new Promise<number>((resolve) => {
+      let status = 0
+      handlers.get(key)!(request, {
+        status: (code) => (status = code),
+        header: () => undefined,
+        send: () => resolve(status)
+      })
+    })
+  return { call, dispose: () => context.runtime.dispose() }
+}
+
 describe("traceIdOf", () => {
   it("answers the trace id of the span of a request a v1 route answered, nothing for other requests", async () => {
-    const context = await createLagrelloContext(options())
+    // Spans on (for a tracer of one's own; here Effect's default one): every request has one.
+    const { call, dispose } = await mounted(options({ telemetry: { spans: true } }))
     try {
-      const handlers = new Map<string, Handler>()
-      const router: FastifyRouter = {
-        route: ({ handler, method, url }) => handlers.set(`${method} ${url}`, handler),
-        all: (path, handler) => handlers.set(`ALL ${path}`, handler)
-      }
-      mountRoutes({ type: "fastify", router }, context.runtime, "")
-      const call = (key: string, request: HttpRequest) =>
-        new Promise<number>((resolve) => {
-          let status = 0
-          handlers.get(key)!(request, {
-            status: (code) => (status = code),
-            header: () => undefined,
-            send: () => resolve(status)
-          })
-        })
       const answered: HttpRequest = { headers: { authorization: `Bearer ${adminToken}` } }
       expect(await call("GET /v1/tenant", answered)).toBe(200)
       expect(traceIdOf(answered)).toMatch(/^[0-9a-f]{32}$/)
@@ -80,7 +87,18 @@ describe("traceIdOf", () => {
       await call("GET /v1/tenant", second)
       expect(traceIdOf(second)).not.toBe(traceIdOf(answered))
     } finally {
-      await context.runtime.dispose()
+      await dispose()
+    }
+  })
+
+  it("answers nothing while spans are off (no telemetry option): no span is made", async () => {
+    const { call, dispose } = await mounted(options())
+    try {
+      const request: HttpRequest = { headers: { authorization: `Bearer ${adminToken}` } }
+      expect(await call("GET /v1/tenant", request)).toBe(200)
+      expect(traceIdOf(request)).toBeUndefined()
+    } finally {
+      await dispose()
     }
   })
 })

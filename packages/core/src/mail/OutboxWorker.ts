@@ -44,7 +44,7 @@ import { Storage } from "../storage/Storage.js"
 import { MailTransport } from "./MailTransport.js"
 import { openOutboxMessage } from "./OutboxMessage.js"
 import type { DeliveryOutcome } from "../telemetry/Telemetry.js"
-import { countDelivery, userAttributes } from "../telemetry/Telemetry.js"
+import { countDelivery, spanned, userAttributes } from "../telemetry/Telemetry.js"
 
 /**
  * The retry schedule of transient failures: the n-th retry waits `initial * 2^(n-1)`, at most
@@ -283,7 +283,7 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
       yield* Effect.logError(`Outbox: message given up: ${opened.left.message}`)
       return "failed"
     }
-    const sent = yield* Effect.either(transport.send(opened.right).pipe(Effect.withSpan("Lagrello.Mail.send", { kind: "client", captureStackTrace: false })))
+    const sent = yield* Effect.either(transport.send(opened.right).pipe(spanned("Lagrello.Mail.send", () => ({ kind: "client" }))))
     if (Either.isRight(sent)) {
       if (!(yield* recordOutcome(claim, (c) => storage.markOutboxSent(c)))) {
         // Another worker took the message over: it may deliver it again. The lease is renewed
@@ -320,11 +320,10 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
     ),
     Effect.tap((outcome) => countDelivery("mail", deliveryOutcome[outcome])),
     Effect.annotateLogs({ outboxMessage: record.id, attempt: record.attempts }),
-    Effect.withSpan("Lagrello.Outbox.deliver", {
+    spanned("Lagrello.Outbox.deliver", () => ({
       kind: "consumer",
-      attributes: { ...userAttributes(record.tenantId, record.userId), "lagrello.outbox.attempt": record.attempts },
-      captureStackTrace: false
-    })
+      attributes: { ...userAttributes(record.tenantId, record.userId), "lagrello.outbox.attempt": record.attempts }
+    }), { root: true })
   )
 }
 

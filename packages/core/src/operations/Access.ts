@@ -54,10 +54,8 @@ export const authenticate = (accessToken: string | undefined): Effect.Effect<Pri
   const secretHash = hashToken(accessToken)
   return Effect.flatMap(Storage, (storage) =>
     Effect.flatMap(storage.findAccessToken(secretHash), (found) =>
-      Option.isNone(found) ? failInvalid : Effect.succeed(principalOf(found.value)))).pipe(authenticateSpan)
+      Option.isNone(found) ? failInvalid : Effect.succeed(principalOf(found.value))))
 }
-
-const authenticateSpan = Effect.withSpan("Lagrello.Access.authenticate", { captureStackTrace: false })
 
 /**
  * Fails with Forbidden unless the principal holds `permission` (or one that implies it).

@@ -71,4 +71,6 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
       case "Consumed":
         return Users.toUser(yield* Users.find(tenantId, attempt.userId))
     }
-  }).pipe(countVerification("email_code"), operationSpan("Lagrello.EmailCode.verify", tenantId, userId))
+  }).pipe(countEmailCode, operationSpan("Lagrello.EmailCode.verify", tenantId, userId))
+
+const countEmailCode = countVerification("email_code")

@@ -148,4 +148,6 @@ export const verify = (tenantId: string, token: string) =>
         })
       }
     }
-  }).pipe(countVerification("magic_link"), operationSpan("Lagrello.MagicLink.verify", tenantId))
+  }).pipe(countMagicLink, operationSpan("Lagrello.MagicLink.verify", tenantId))
+
+const countMagicLink = countVerification("magic_link")

@@ -131,4 +131,6 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
       return yield* wrongCode
     }
     return Users.toUser(yield* Users.find(tenantId, userId))
-  }).pipe(countVerification("recovery_code"), span("verify", tenantId, userId))
+  }).pipe(countRecoveryCode, span("verify", tenantId, userId))
+
+const countRecoveryCode = countVerification("recovery_code")

@@ -201,4 +201,6 @@ export const verify = (tenantId: string, userId: string, code: string) =>
       })
     }
     return yield* refused
-  }).pipe(countVerification("totp"), operationSpan("Lagrello.Totp.verify", tenantId, userId))
+  }).pipe(countTotp, operationSpan("Lagrello.Totp.verify", tenantId, userId))
+
+const countTotp = countVerification("totp")

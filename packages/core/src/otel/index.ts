@@ -6,9 +6,21 @@
  * metric exporter (both JSON over HTTP), via `@effect/opentelemetry`. Closing the layer's scope
  * flushes both and shuts them down.
  *
+ * Two choices keep the cost of tracing down (measured with `BENCH_ONLY=telemetry`, see
+ * docs/performance.md):
+ * - the spans are not propagated into OpenTelemetry's context API: `@effect/opentelemetry`'s
+ *   tracer enters an OpenTelemetry context around every step of a traced fiber (tens of
+ *   microseconds per request); nothing inside the server reads that context (no OpenTelemetry
+ *   instrumentation runs in its Effect code), and the parent of every span is Effect's own;
+ * - without `OTEL_TRACES_SAMPLER`, the composition root traces one request in `1 / sampleRatio`
+ *   (default 100) and makes no span at all for the others, and the tracer provider keeps what it
+ *   is given (its default, `parentbased_always_on`). With `OTEL_TRACES_SAMPLER` set, every
+ *   request is offered to that sampler.
+ *
  * @since 0.0.0
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as OtelTracer from "@effect/opentelemetry/Tracer"
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
@@ -18,9 +30,20 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
 import type { OtlpOptions } from "../telemetry/options.js"
 
 export type { OtlpOptions } from "../telemetry/options.js"
+
+const environment = (name: string) =>
+  Config.option(Config.string(name)).pipe(Effect.orElseSucceed(() => Option.none<string>()), Effect.map(Option.getOrUndefined))
+
+/** Effect's tracer making OpenTelemetry spans, without entering their context at every step. */
+const layerTracer: Layer.Layer<never, never, OtelTracer.OtelTracer> = Layer.unwrapEffect(
+  Effect.map(OtelTracer.make, (tracer) =>
+    Layer.setTracer(Tracer.make({ span: (...args) => tracer.span(...args), context: (execution) => execution() })))
+)
 
 /**
  * The tracer (Effect's spans as OpenTelemetry spans) and the metric export, configured by
@@ -29,22 +52,26 @@ export type { OtlpOptions } from "../telemetry/options.js"
  * @category layers
  */
 export const layerOtlp = (options: OtlpOptions = {}): Layer.Layer<never> =>
-  Layer.map(NodeSdk.layer(
+  Layer.unwrapEffect(
     Effect.gen(function*() {
-      const serviceName = options.serviceName ??
-        (yield* Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("lagrello"), Effect.orElseSucceed(() => "lagrello")))
+      const serviceName = options.serviceName ?? (yield* environment("OTEL_SERVICE_NAME")) ?? "lagrello"
       const shutdownTimeout = Duration.millis(options.shutdownTimeoutMillis ?? 5000)
-      return {
+      const sdk = NodeSdk.layer(() => ({
         resource: {
           serviceName,
           ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion })
         },
-        spanProcessor: options.traces === false ? undefined : new BatchSpanProcessor(new OTLPTraceExporter()),
         metricReader: options.metrics === false ? undefined : new PeriodicExportingMetricReader({
           exporter: new OTLPMetricExporter(),
           exportIntervalMillis: options.metricExportIntervalMillis ?? 60_000
         }),
         shutdownTimeout
-      }
+      }))
+      if (options.traces === false) return Layer.map(sdk, () => Context.empty())
+      // The sampler of the OTEL_TRACES_SAMPLER variables (the provider reads them), else its
+      // default (parent based, always on): the requests were sampled before their spans were made.
+      const provider = NodeSdk.layerTracerProvider(new BatchSpanProcessor(new OTLPTraceExporter()), { shutdownTimeout })
+      const tracing = layerTracer.pipe(Layer.provide(OtelTracer.layerTracer), Layer.provide(provider))
+      return Layer.map(Layer.provideMerge(tracing, sdk), () => Context.empty())
     })
-  ), () => Context.empty())
+  )

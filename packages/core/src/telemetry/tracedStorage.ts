@@ -1,13 +1,15 @@
 /**
  * Storage spans: every call of a storage port's methods in a span `Lagrello.Storage.<method>`
  * (kind client) with the database system and the method as attributes, never the arguments
- * (they hold token hashes, sealed secrets and e-mail addresses). The composition root wraps the
- * storage with it when telemetry is configured, so that an untraced server pays nothing.
+ * (they hold token hashes, sealed secrets and e-mail addresses), and only under a sampled span.
+ * The composition root wraps the storage with it when traces are exported, so that an untraced
+ * server pays nothing.
  *
  * @since 0.0.0
  */
 import * as Effect from "effect/Effect"
 import type { StorageService } from "../storage/Storage.js"
+import { spanned } from "./Telemetry.js"
 
 /**
  * The storage with a span around each call.
@@ -16,11 +18,9 @@ import type { StorageService } from "../storage/Storage.js"
 export const tracedStorage = (storage: StorageService, system: string): StorageService => {
   const traced: Record<string, unknown> = {}
   for (const [name, member] of Object.entries(storage)) {
-    const span = Effect.withSpan(`Lagrello.Storage.${name}`, {
-      kind: "client",
-      attributes: { "db.system.name": system, "db.operation.name": name },
-      captureStackTrace: false
-    })
+    // Only under a sampled span: the outbox worker's polls start no trace of their own.
+    const options = { kind: "client", attributes: { "db.system.name": system, "db.operation.name": name } } as const
+    const span = spanned(`Lagrello.Storage.${name}`, () => options)
     if (typeof member === "function") {
       traced[name] = (...args: Array<unknown>) => {
         const result: unknown = Reflect.apply(member, storage, args)

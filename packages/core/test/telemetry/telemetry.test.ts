@@ -14,7 +14,7 @@ import { routes } from "../../src/server/index.js"
 import { layerMemory } from "../../src/storage/memory/index.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { metricsText, prometheusText } from "../../src/telemetry/Prometheus.js"
-import { sampleOutbox } from "../../src/telemetry/Telemetry.js"
+import { sampleOutbox, spanned, Tracing, tracingSettings } from "../../src/telemetry/Telemetry.js"
 import { tracedStorage } from "../../src/telemetry/tracedStorage.js"
 import { adminToken, services, setupTenant } from "../behaviour/harness.js"
 
@@ -36,7 +36,7 @@ const valueOf = (name: string, labels: Record<string, string>) =>
   })
 
 /** Spans as the native tracer makes them, kept. */
-const keptSpans = () => {
+const keptSpans = (sampled = true) => {
   const spans: Array<{ name: string; attributes: Map<string, unknown>; parent: string | undefined; spanId: string; traceId: string }> =
     []
   let n = 0
@@ -57,7 +57,7 @@ const keptSpans = () => {
         status: { _tag: "Started", startTime: 0n },
         attributes,
         links: [],
-        sampled: true,
+        sampled,
         kind,
         end: () => undefined,
         attribute: (key, value) => void attributes.set(key, value),
@@ -128,7 +128,7 @@ describe("telemetry", () => {
         Effect.withSpan("outer"),
         Effect.withTracer(tracer)
       )
-      yield* storage.outboxStats.pipe(Effect.withTracer(tracer))
+      yield* storage.outboxStats.pipe(Effect.withSpan("outer"), Effect.withTracer(tracer))
       const insert = spans.find((s) => s.name === "Lagrello.Storage.insertUser")
       expect(insert).toBeDefined()
       expect(insert!.parent).toBe(spans.find((s) => s.name === "outer")!.spanId)
@@ -137,7 +137,14 @@ describe("telemetry", () => {
       expect(JSON.stringify(spans.map((s) => [s.name, [...s.attributes]]))).not.toContain("carol@example.com")
       // The wrapped storage still works.
       expect(yield* storage.getUser("tenant-1", "carol")).toEqual(Option.some({ userId: "carol", email: "carol@example.com" }))
-    }).pipe(Effect.provide(services(layerMemory))))
+      // No storage span starts a trace of its own (the outbox worker polls), nor one under an unsampled span.
+      const count = spans.length
+      yield* storage.getUser("tenant-1", "carol").pipe(Effect.withTracer(tracer))
+      const unsampled = keptSpans(false)
+      yield* storage.getUser("tenant-1", "carol").pipe(Effect.withSpan("unsampled"), Effect.withTracer(unsampled.tracer))
+      expect(spans.length).toBe(count)
+      expect(unsampled.spans.map((s) => s.name)).toEqual(["unsampled"])
+    }).pipe(Effect.provide(Layer.merge(services(layerMemory), Layer.succeed(Tracing, tracingSettings(1))))))
 
   it.effect("names a route's span by its pattern, with the operation under it, and counts its answers by status", () =>
     Effect.gen(function*() {
@@ -173,21 +180,87 @@ describe("telemetry", () => {
       expect(requestSpans[1]!.attributes.get("http.response.status_code")).toBe(404)
       const get = spans.find((s) => s.name === "Lagrello.Users.get" && s.parent === requestSpans[0]!.spanId)
       expect(get?.attributes.get("lagrello.user_id")).toBe("dave")
-      expect(spans.some((s) => s.name === "Lagrello.Access.authenticate" && s.parent === requestSpans[0]!.spanId)).toBe(true)
       const text = yield* metricsText
       expect(text).toContain('lagrello_http_requests_total{route="/v1/users/{userId}",method="GET",status="404"}')
       expect(text).not.toContain("dave@example.com")
+    }).pipe(Effect.provide(Layer.mergeAll(services(layerMemory), layerClientRateLimiter(), Layer.succeed(Tracing, tracingSettings(1))))))
+
+  it.effect("makes no span while tracing is off, and still counts the answers", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = keptSpans()
+      yield* TestClock.setTime(start)
+      const tenantId = yield* setupTenant()
+      yield* Users.create(tenantId, { userId: "frank", email: "frank@example.com" })
+      const route = routes.find((r) => r.group === "users" && r.name === "get")!
+      const labels = { route: "/v1/users/{userId}", method: "GET", status: "200" }
+      const before = yield* valueOf("lagrello_http_requests", labels)
+      const answer = yield* route.handle({
+        authorization: `Bearer ${adminToken}-Acme`,
+        contentType: undefined,
+        params: { userId: "frank" },
+        query: {},
+        body: undefined
+      }).pipe(Effect.withTracer(tracer))
+      expect(answer.status).toBe(200)
+      expect(answer.traceId).toBeUndefined()
+      expect(spans).toEqual([])
+      expect((yield* valueOf("lagrello_http_requests", labels)) - before).toBe(1)
     }).pipe(Effect.provide(Layer.merge(services(layerMemory), layerClientRateLimiter()))))
+
+  it.effect("makes no operation span under a span the sampler did not record", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = keptSpans(false)
+      yield* Effect.either(Users.get("t", "grace")).pipe(Effect.withSpan("request"), Effect.withTracer(tracer))
+      expect(spans.map((s) => s.name)).toEqual(["request"])
+      const root = keptSpans(true)
+      yield* spanned("Lagrello.Test.root", () => ({}), { root: true })(Effect.void).pipe(Effect.withTracer(root.tracer))
+      yield* spanned("Lagrello.Test.child", () => ({}))(Effect.void).pipe(Effect.withTracer(root.tracer))
+      expect(root.spans.map((s) => s.name)).toEqual(["Lagrello.Test.root"])
+    }).pipe(Effect.provide(Layer.merge(services(layerMemory), Layer.succeed(Tracing, tracingSettings(1))))))
 
   it.effect("an operation on a user whose id is an e-mail address has no user id attribute", () =>
     Effect.gen(function*() {
       const { spans, tracer } = keptSpans()
-      yield* Effect.either(Users.get("t", "erin@example.com")).pipe(Effect.withTracer(tracer))
+      yield* Effect.either(Users.get("t", "erin@example.com")).pipe(Effect.withSpan("request"), Effect.withTracer(tracer))
       const get = spans.find((s) => s.name === "Lagrello.Users.get")
       expect(get).toBeDefined()
       expect([...get!.attributes.values()]).not.toContain("erin@example.com")
       expect(Object.fromEntries(get!.attributes)).toEqual({ "lagrello.tenant_id": "t" })
-    }).pipe(Effect.provide(services(layerMemory))))
+    }).pipe(Effect.provide(Layer.merge(services(layerMemory), Layer.succeed(Tracing, tracingSettings(1))))))
+
+  it("traces one request in 1 / ratio, evenly, and makes no span for the others", () => {
+    const pattern = (ratio: number, n: number) => {
+      const settings = tracingSettings(ratio)
+      return Array.from({ length: n }, () => (settings.sampleRequest() ? 1 : 0)).join("")
+    }
+    expect(pattern(0.25, 12)).toBe("000100010001")
+    expect(pattern(1, 3)).toBe("111")
+    expect(pattern(0, 3)).toBe("000")
+    expect(pattern(0.01, 300).split("").filter((c) => c === "1")).toHaveLength(3)
+  })
+
+  it.effect("a request left out by the sampling makes no span at all, a sampled one its whole tree", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = keptSpans()
+      yield* TestClock.setTime(start)
+      const tenantId = yield* setupTenant()
+      yield* Users.create(tenantId, { userId: "heidi", email: "heidi@example.com" })
+      const route = routes.find((r) => r.group === "users" && r.name === "get")!
+      const request = {
+        authorization: `Bearer ${adminToken}-Acme`,
+        contentType: undefined,
+        params: { userId: "heidi" },
+        query: {},
+        body: undefined
+      }
+      const answers = []
+      for (let i = 0; i < 4; i++) answers.push(yield* route.handle(request).pipe(Effect.withTracer(tracer)))
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200])
+      expect(answers.map((a) => a.traceId === undefined)).toEqual([true, true, false, true])
+      expect(spans.map((s) => s.name)).toEqual(["GET /v1/users/{userId}", "Lagrello.Users.get"])
+    }).pipe(
+      Effect.provide(Layer.mergeAll(services(layerMemory), layerClientRateLimiter(), Layer.succeed(Tracing, tracingSettings(1 / 3))))
+    ))
 
   it("renders counters, gauges and histograms as Prometheus text", () => {
     const counter = Metric.fromMetricKey(
