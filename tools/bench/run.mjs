@@ -348,7 +348,8 @@ const getUserPair = async () => {
 
 // Telemetry's cost (BENCH_ONLY=telemetry, SPEC 7.1): verify TOTP on the demo with telemetry off
 // (no OTEL_* variables, no LAGRELLO_METRICS), on (OTLP/HTTP export of traces and metrics to a
-// local sink, otlp-sink.mjs on core 1, and /metrics), and, when BENCH_MAIN_BUNDLE names the
+// local sink, otlp-sink.mjs on core 1, and /metrics; with the default sampling, and with every
+// request traced), and, when BENCH_MAIN_BUNDLE names the
 // bundle of another build (e.g. main's), that one too. The servers run side by side on core 0,
 // each on its own SQLite file, and their runs alternate (run r of each in turn), so that the
 // machine's drift falls on all of them alike. Wrong codes (every answer a 401 with its write) and
@@ -365,11 +366,15 @@ const telemetryCost = async () => {
       if (m) res(Number(m[1]))
     })
   })
+  // Exported to the sink: metrics every 5 s, traces as the batch span processor sends them (one
+  // request in 100 by default; the last variant traces all of them).
+  const otlpEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`, OTEL_SERVICE_NAME: "lagrello-bench",
+    OTEL_METRIC_EXPORT_INTERVAL: "5000", LAGRELLO_METRICS: "1" }
   const variants = [
     ...(process.env.BENCH_MAIN_BUNDLE ? [{ label: "main (telemetry off)", main: resolve(process.env.BENCH_MAIN_BUNDLE), env: {} }] : []),
     { label: "telemetry off", main: demoMain, env: {} },
-    { label: "telemetry on (OTLP + /metrics)", main: demoMain, env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`,
-      OTEL_SERVICE_NAME: "lagrello-bench", OTEL_METRIC_EXPORT_INTERVAL: "5000", LAGRELLO_METRICS: "1" } }
+    { label: "telemetry on (OTLP + /metrics)", main: demoMain, env: otlpEnv },
+    { label: "telemetry on, every request traced", main: demoMain, env: { ...otlpEnv, OTEL_TRACES_SAMPLER: "always_on" } }
   ]
   const servers = []
   for (const v of variants) {
