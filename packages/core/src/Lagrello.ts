@@ -49,7 +49,7 @@ import { Storage } from "./storage/Storage.js"
 import type { TelemetryConfig } from "./telemetry/options.js"
 import { defaultSampleRatio } from "./telemetry/options.js"
 import { layerOutboxSampler, Tracing, tracingSettings } from "./telemetry/Telemetry.js"
-import { tracedStorage } from "./telemetry/tracedStorage.js"
+import { TracedStorage, tracedStorage } from "./telemetry/tracedStorage.js"
 
 /**
  * Where users, links and secrets are kept.
@@ -221,13 +221,13 @@ const storageLayer = (config: StorageConfig): Layer.Layer<Storage, StartupError>
 const storageSystem = (config: StorageConfig): string =>
   "sqlite" in config ? "sqlite" : "postgres" in config ? "postgresql" : "memory" in config ? "memory" : "other"
 
-/** The storage, with a span around every call when traces are exported. */
+/** The storage, and the same with a span around every call when traces are exported (for the sampled requests). */
 const observedStorageLayer = (config: LagrelloConfig): Layer.Layer<Storage, StartupError> => {
   const layer = storageLayer(config.storage)
   const otlp = config.telemetry?.otlp
   if (otlp === undefined || otlp.traces === false) return layer
   const system = storageSystem(config.storage)
-  return Layer.map(layer, (context) => Context.add(context, Storage, tracedStorage(Context.get(context, Storage), system)))
+  return Layer.map(layer, (context) => Context.add(context, TracedStorage, tracedStorage(Context.get(context, Storage), system)))
 }
 
 /**

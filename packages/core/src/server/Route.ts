@@ -41,6 +41,8 @@ import { allows } from "../domain/permissions.js"
 import type { Principal } from "../domain/principal.js"
 import * as Access from "../operations/Access.js"
 import type { Storage } from "../storage/Storage.js"
+import { Storage as StorageTag } from "../storage/Storage.js"
+import { TracedStorage } from "../telemetry/tracedStorage.js"
 import { invalidMessage } from "../contract/issues.js"
 import { ClientRateLimiter } from "./ClientRateLimiter.js"
 import { isRequestTraced, requestRecorder } from "../telemetry/Telemetry.js"
@@ -332,7 +334,13 @@ const makeRoute = <R>(
   const handle = (request: IncomingRequest): Effect.Effect<Answer, never, R | Storage | ClientRateLimiter> =>
     Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      if (isRequestTraced(fiber.currentContext)) return traced(request, clock)
+      if (isRequestTraced(fiber.currentContext)) {
+        // A sampled request calls the storage with spans (when traces are exported).
+        const storage = Context.getOption(fiber.currentContext, TracedStorage)
+        return Option.isSome(storage)
+          ? Effect.provideService(traced(request, clock), StorageTag, storage.value)
+          : traced(request, clock)
+      }
       const start = clock.unsafeCurrentTimeNanos()
       return Effect.map(answered(request), (answer): Answer => {
         recorder.record(answer.status, Number(clock.unsafeCurrentTimeNanos() - start) / 1e9)

@@ -15,7 +15,7 @@ import { layerMemory } from "../../src/storage/memory/index.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { metricsText, prometheusText } from "../../src/telemetry/Prometheus.js"
 import { sampleOutbox, spanned, Tracing, tracingSettings } from "../../src/telemetry/Telemetry.js"
-import { tracedStorage } from "../../src/telemetry/tracedStorage.js"
+import { TracedStorage, tracedStorage } from "../../src/telemetry/tracedStorage.js"
 import { adminToken, services, setupTenant } from "../behaviour/harness.js"
 
 const start = Date.UTC(2026, 0, 1)
@@ -260,6 +260,28 @@ describe("telemetry", () => {
       expect(spans.map((s) => s.name)).toEqual(["GET /v1/users/{userId}", "Lagrello.Users.get"])
     }).pipe(
       Effect.provide(Layer.mergeAll(services(layerMemory), layerClientRateLimiter(), Layer.succeed(Tracing, tracingSettings(1 / 3))))
+    ))
+
+  it.effect("a sampled request calls the storage with spans, the others the storage itself", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = keptSpans()
+      yield* TestClock.setTime(start)
+      const tenantId = yield* setupTenant()
+      yield* Users.create(tenantId, { userId: "ivan", email: "ivan@example.com" })
+      const route = routes.find((r) => r.group === "users" && r.name === "get")!
+      const request = { authorization: `Bearer ${adminToken}-Acme`, contentType: undefined, params: { userId: "ivan" }, query: {}, body: undefined }
+      const traced = tracedStorage(yield* Storage, "memory")
+      const answers = []
+      for (let i = 0; i < 2; i++) {
+        answers.push(yield* route.handle(request).pipe(Effect.provideService(TracedStorage, traced), Effect.withTracer(tracer)))
+      }
+      expect(answers.map((a) => a.traceId === undefined)).toEqual([true, false])
+      const requestSpan = spans.find((s) => s.name === "GET /v1/users/{userId}")!
+      const get = spans.find((s) => s.name === "Lagrello.Users.get")!
+      expect(spans.filter((s) => s.name === "Lagrello.Storage.findAccessToken").map((s) => s.parent)).toEqual([requestSpan.spanId])
+      expect(spans.filter((s) => s.name === "Lagrello.Storage.getUser").map((s) => s.parent)).toEqual([get.spanId])
+    }).pipe(
+      Effect.provide(Layer.mergeAll(services(layerMemory), layerClientRateLimiter(), Layer.succeed(Tracing, tracingSettings(1 / 2))))
     ))
 
   it("renders counters, gauges and histograms as Prometheus text", () => {
