@@ -19,7 +19,8 @@ const demoMain = join(root, "apps/demo/dist/bundle/main.mjs")
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 // BENCH_ONLY=webhooks runs only the webhook delivery row (BENCH_WEBHOOKS events, default 5000).
-// Experiments: BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario (outbox, cold, profile:
+// Experiments: BENCH_ONLY=telemetry measures verify TOTP with telemetry off and on (and BENCH_MAIN_BUNDLE,
+// another build's bundle, beside them); BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario (outbox, cold, profile:
 // only that measure); BENCH_DEMO_NODE_ARGS adds
 // node options to the demo (e.g. a --require preload from tools/bench/experiments/).
 const ONLY = process.env.BENCH_ONLY
@@ -391,6 +392,88 @@ const getUserPair = async () => {
   { ...demoPaced, vsRawRead: { p99: +(demoPaced.p99 / rawPaced.p99).toFixed(2) } }]
 }
 
+// Telemetry's cost (BENCH_ONLY=telemetry, SPEC 7.1): verify TOTP on the demo with telemetry off
+// (no OTEL_* variables, no LAGRELLO_METRICS), on (OTLP/HTTP export of traces and metrics to a
+// local sink, otlp-sink.mjs on core 1, and /metrics; with the default sampling, and with every
+// request traced), and, when BENCH_MAIN_BUNDLE names the
+// bundle of another build (e.g. main's), that one too. The servers run side by side on core 0,
+// each on its own SQLite file, and their runs alternate (run r of each in turn), so that the
+// machine's drift falls on all of them alike. Wrong codes (every answer a 401 with its write) and
+// right codes (600 users per run).
+const telemetryCost = async () => {
+  const [scmd, sargs] = pin(1, process.execPath, [join(here, "otlp-sink.mjs")])
+  const sink = spawn(scmd, sargs, { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+  children.add(sink)
+  const sinkLines = []
+  const sinkPort = await new Promise((res) => {
+    createInterface({ input: sink.stdout }).on("line", (l) => {
+      sinkLines.push(l)
+      const m = /^listening (\d+)$/.exec(l)
+      if (m) res(Number(m[1]))
+    })
+  })
+  // Exported to the sink: metrics every 5 s, traces as the batch span processor sends them (one
+  // request in 100 by default; the last variant traces all of them).
+  const otlpEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`, OTEL_SERVICE_NAME: "lagrello-bench",
+    OTEL_METRIC_EXPORT_INTERVAL: "5000", LAGRELLO_METRICS: "1" }
+  const variants = [
+    ...(process.env.BENCH_MAIN_BUNDLE ? [{ label: "main (telemetry off)", main: resolve(process.env.BENCH_MAIN_BUNDLE), env: {} }] : []),
+    { label: "telemetry off", main: demoMain, env: {} },
+    { label: "telemetry on (OTLP + /metrics)", main: demoMain, env: otlpEnv },
+    { label: "telemetry on, every request traced", main: demoMain, env: { ...otlpEnv, OTEL_TRACES_SAMPLER: "always_on" } }
+  ]
+  const servers = []
+  for (const v of variants) {
+    const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
+    const env = { LAGRELLO_ACCESS_TOKEN: token, LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), SMTP_URL: "",
+      DATABASE_URL: `sqlite://${join(tmp, `telemetry-${servers.length}.db`)}`, ...v.env }
+    const server = await startServer({ args: [v.main], env, ready: "/health" })
+    if (server.failed) throw new Error(`${v.label}: ${server.failed}`)
+    const call = api(server.base, token)
+    log(v.label, "seeding")
+    const wrong = await seedTotpUsers(call, "tw", WRONG_USERS_PER_RUN * RUNS)
+    const right = await seedTotpUsers(call, "tr", 600 * RUNS)
+    servers.push({ ...v, server, auth: { authorization: `Bearer ${token}` }, wrong, right, runs: { wrong: [], right: [] } })
+  }
+  const slice = (xs, r) => xs.slice((r * xs.length) / RUNS, ((r + 1) * xs.length) / RUNS)
+  for (const kind of ["wrong", "right"]) {
+    for (let r = 0; r < RUNS; r++) {
+      for (const s of servers) {
+        const paths = slice(s[kind], r).map((u) => `/v1/users/${u.userId}/totp?payload=${kind === "wrong" ? wrongCodeFor(u.secret) : totp(u.secret)}`)
+        const before = cpuMs(s.server.pid)
+        const run = await runLoad({ base: s.server.base, headers: s.auth, paths })
+        const answered = Object.values(run.statuses).reduce((a, n) => a + n, 0)
+        s.runs[kind].push({ ...run, cpuUs: ((cpuMs(s.server.pid) - before) * 1000) / Math.max(1, answered) })
+        log(s.label, kind, r, Math.round(run.rps), JSON.stringify(run.statuses))
+      }
+    }
+  }
+  const rows = []
+  for (const kind of ["wrong", "right"]) {
+    for (const s of servers) {
+      const runs = s.runs[kind]
+      const statuses = {}
+      for (const r of runs) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v
+      rows.push({ scenario: `${s.label}: verify TOTP, ${kind} code`, rps: Math.round(median(runs.map((r) => r.rps))),
+        p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), runs: runs.map((r) => Math.round(r.rps)),
+        cpuUsPerRequest: Math.round(median(runs.map((r) => r.cpuUs))), rssMb: rssMb(s.server.pid), statuses,
+        errors: runs.reduce((a, r) => a + r.errors, 0) })
+    }
+  }
+  for (const s of servers) await s.server.stop()
+  sink.kill("SIGTERM")
+  await new Promise((r) => sink.on("exit", r))
+  const exported = JSON.parse(sinkLines.at(-1) ?? "{}")
+  // Each row against the "telemetry off" row of its kind.
+  const off = (kind) => rows.find((r) => r.scenario === `telemetry off: verify TOTP, ${kind} code`)
+  for (const row of rows) {
+    const base = off(row.scenario.endsWith("wrong code") ? "wrong" : "right")
+    row.vsOff = { rps: +(row.rps / base.rps).toFixed(3), cpuPerRequest: +(row.cpuUsPerRequest / base.cpuUsPerRequest).toFixed(3) }
+  }
+  for (const row of rows) log(row.scenario, JSON.stringify(row))
+  return { rows, exported }
+}
+
 // The handoff's long poll across replicas (SPEC 5.3): two demo processes on one PostgreSQL
 // database; the device waits on one (GET /v1/handoffs/{id}?wait=30) while the other approves.
 // Measured: from sending the approval to the waiter's answer, across replicas (woken by the
@@ -480,6 +563,10 @@ try {
   } else if (ONLY === "get-user") {
     const rows = await getUserPair()
     console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, rows }))
+  } else if (ONLY === "telemetry") {
+    const r = await telemetryCost()
+    console.log(JSON.stringify({ only: ONLY, ...r }))
+    writeFileSync(join(here, "results", `telemetry-${started.toISOString().replace(/[:.]/g, "-")}.json`), `${JSON.stringify({ started, runs: RUNS, duration: DURATION, ...r }, null, 1)}\n`)
   } else if (ONLY === "totp-wrong") {
     const r = await benchDemo("sqlite", { DATABASE_URL: `sqlite://${join(tmp, "demo.db")}` })
     console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, ...r }))

@@ -5,9 +5,13 @@
  */
 import type { LoggerService } from "@nestjs/common"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as HashMap from "effect/HashMap"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Tracer from "effect/Tracer"
 
 export type Level = "debug" | "info" | "warn" | "error" | "fatal"
 
@@ -117,11 +121,17 @@ const field = (value: unknown): string | number | boolean =>
  * (outbox worker, development mailbox, errors) as the same JSON lines as `writeLog`, instead of
  * Effect's logfmt. The first message part is `msg`; further parts (`Effect.logError("...", tag)`)
  * are `detail`, so that `msg` is never written twice; annotations become fields; a failure's cause
- * is `cause` (the core's errors never quote input or secrets).
+ * is `cause` (the core's errors never quote input or secrets). A line written inside a span
+ * carries its `traceId` and `spanId` (SPEC 7.1).
  */
-export const effectLogger: Logger.Logger<unknown, void> = Logger.make(({ annotations, cause, logLevel, message }) => {
+export const effectLogger: Logger.Logger<unknown, void> = Logger.make(({ annotations, cause, context, logLevel, message }) => {
   const parts = Array.isArray(message) ? message : [message]
   const fields: LogFields = {}
+  const span = Context.getOption(FiberRefs.getOrDefault(context, FiberRef.currentContext), Tracer.ParentSpan)
+  if (span._tag === "Some") {
+    fields.traceId = span.value.traceId
+    fields.spanId = span.value.spanId
+  }
   for (const [key, value] of HashMap.toEntries(annotations)) fields[key] = field(value)
   if (parts.length > 1) fields.detail = parts.slice(1).map(text).join(" ")
   if (!Cause.isEmpty(cause)) fields.cause = Cause.pretty(cause)

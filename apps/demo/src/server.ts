@@ -15,6 +15,13 @@ import { lockData } from "./data-lock.js"
 import { ensureKeyFile } from "./keyfile.js"
 import { JsonLogger, writeLog, writeLogNow } from "./logger.js"
 
+const telemetrySummary = (config: DemoConfig): string => {
+  const { otlp, prometheus } = config.telemetry
+  const exported = otlp === undefined ? [] : [...(otlp.traces ? ["traces"] : []), ...(otlp.metrics ? ["metrics"] : [])]
+  const parts = [...(exported.length > 0 ? [`OTLP ${exported.join(" and ")}`] : []), ...(prometheus ? ["/metrics"] : [])]
+  return parts.length === 0 ? "off" : parts.join(", ")
+}
+
 /** Body size limit of Fastify (the module answers larger bodies with a 400); Express keeps Nest's 100 KB. */
 export const bodyLimitBytes = 1024 * 1024
 
@@ -83,7 +90,9 @@ export const startDemo = async (config: DemoConfig): Promise<INestApplication> =
     publicUrl: config.publicUrl,
     adapter: config.adapter,
     database: config.database.path,
-    mail: config.mail.kind
+    mail: config.mail.kind,
+    // What is exported or served: names of signals only, never an endpoint (it may hold credentials).
+    telemetry: telemetrySummary(config)
   })
   if (config.mail.kind === "development") {
     const { served, why } = config.devMailbox

@@ -32,7 +32,8 @@ describe("loadConfig", () => {
       adapter: "fastify",
       devMailbox: { served: true, why: "HOST is a loopback address" },
       webhookAllowPrivate: false,
-      eventRetentionDays: 30
+      eventRetentionDays: 30,
+      telemetry: { otlp: undefined, prometheus: false }
     })
   })
 
@@ -52,7 +53,11 @@ describe("loadConfig", () => {
           LAGRELLO_ENCRYPTION_KEY: `k2:${key},k1:${key}`,
           LAGRELLO_ADAPTER: "Express",
           LAGRELLO_WEBHOOK_ALLOW_PRIVATE: "1",
-          LAGRELLO_EVENT_RETENTION_DAYS: "90"
+          LAGRELLO_EVENT_RETENTION_DAYS: "90",
+          LAGRELLO_METRICS: "1",
+          OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector.internal:4318",
+          OTEL_SERVICE_NAME: "auth",
+          OTEL_METRIC_EXPORT_INTERVAL: "15000"
         },
         cwd
       )
@@ -70,7 +75,33 @@ describe("loadConfig", () => {
       adapter: "express",
       devMailbox: { served: false, why: "SMTP_URL is set" },
       webhookAllowPrivate: true,
-      eventRetentionDays: 90
+      eventRetentionDays: 90,
+      telemetry: {
+        otlp: { serviceName: "auth", traces: true, metrics: true, metricExportIntervalMillis: 15000 },
+        prometheus: true
+      }
+    })
+  })
+
+  it("exports over OTLP each signal with an endpoint, unless its exporter is none or the SDK is disabled", () => {
+    const telemetry = (env: Record<string, string>) => ok(loadConfig(env, cwd)).telemetry
+    const signals = (env: Record<string, string>) => {
+      const otlp = telemetry(env).otlp
+      return otlp === undefined ? "none" : `${otlp.traces ? "traces" : ""}${otlp.metrics ? "+metrics" : ""}`
+    }
+    expect(signals({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" })).toBe("traces+metrics")
+    expect(signals({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://collector.example/v1/traces" })).toBe("traces")
+    expect(signals({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "http://127.0.0.1:4318/v1/metrics" })).toBe("+metrics")
+    expect(signals({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_METRICS_EXPORTER: "none" })).toBe("traces")
+    expect(signals({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" })).toBe("none")
+    expect(signals({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_SDK_DISABLED: "true" })).toBe("none")
+    expect(signals({ OTEL_SERVICE_NAME: "auth" })).toBe("none")
+    expect(telemetry({ LAGRELLO_METRICS: "0" })).toEqual({ otlp: undefined, prometheus: false })
+    expect(telemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }).otlp).toEqual({
+      serviceName: undefined,
+      traces: true,
+      metrics: true,
+      metricExportIntervalMillis: undefined
     })
   })
 
@@ -164,7 +195,14 @@ describe("loadConfig", () => {
     [{ LAGRELLO_ENCRYPTION_KEY: "short" }, "LAGRELLO_ENCRYPTION_KEY"],
     [{ LAGRELLO_ENCRYPTION_KEY: Buffer.alloc(16).toString("base64") }, "LAGRELLO_ENCRYPTION_KEY"],
     [{ LAGRELLO_ENCRYPTION_KEY: "k1:" }, "LAGRELLO_ENCRYPTION_KEY"],
-    [{ LAGRELLO_ADAPTER: "koa" }, "LAGRELLO_ADAPTER"]
+    [{ LAGRELLO_ADAPTER: "koa" }, "LAGRELLO_ADAPTER"],
+    [{ LAGRELLO_METRICS: "yes" }, "LAGRELLO_METRICS"],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }, "OTEL_EXPORTER_OTLP_ENDPOINT"],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "grpc://collector:4317" }, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"],
+    [{ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "not a url" }, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_TRACES_EXPORTER: "zipkin" }, "OTEL_TRACES_EXPORTER"],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_METRICS_EXPORTER: "prometheus" }, "OTEL_METRICS_EXPORTER"],
+    [{ OTEL_METRIC_EXPORT_INTERVAL: "10s" }, "OTEL_METRIC_EXPORT_INTERVAL"]
   ])("%j is an error naming %s", (env, variable) => {
     const e = error(env)
     expect(e.variable).toBe(variable)
@@ -177,6 +215,7 @@ describe("loadConfig", () => {
     expect(error({ SMTP_URL: "smtp://user:hunter2@mail.example.com?x=1" }).message).not.toContain("hunter2")
     expect(error({ LAGRELLO_ENCRYPTION_KEY: "c2VjcmV0LWtleQ==" }).message).not.toContain("c2VjcmV0LWtleQ")
     expect(error({ DATABASE_URL: "postgres://u:hunter2@db/x" }).message).not.toContain("hunter2")
+    expect(error({ OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://u:hunter2@collector" }).message).not.toContain("hunter2")
   })
 
   it("reports the first invalid variable only", () => {

@@ -10,7 +10,8 @@ import { HealthController } from "../src/http/health.controller.js"
 import { escapeHtml } from "../src/http/html.js"
 import { renderMailbox } from "../src/http/mailbox.controller.js"
 import { DataLockError, lockData } from "../src/data-lock.js"
-import { sourceName } from "../src/logger.js"
+import { effectLogger, sourceName } from "../src/logger.js"
+import { Effect, Logger } from "effect"
 import { clientKey, SignInThrottle } from "../src/web/throttle.js"
 import { ensureKeyFile, KeyFileError } from "../src/keyfile.js"
 import { announceToken } from "../src/tenant-bootstrap.js"
@@ -200,3 +201,38 @@ describe("the lock on the SQLite data", () => {
     expect(readFileSync(`${db}.lock`, "utf8")).toBe(`${process.pid}\n`)
   })
 })
+
+describe("the core's log lines (effectLogger)", () => {
+  it("carry the trace and span ids of the span they are written in, and none outside a span", async () => {
+    const written: Array<string> = []
+    const write = process.stdout.write.bind(process.stdout)
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    }) as typeof process.stdout.write
+    let ids: { traceId: string; spanId: string } | undefined
+    try {
+      Effect.runSync(
+        Effect.gen(function*() {
+          yield* Effect.logInfo("outside")
+          yield* Effect.gen(function*() {
+            const span = yield* Effect.currentSpan
+            ids = { traceId: span.traceId, spanId: span.spanId }
+            yield* Effect.logInfo("inside")
+          }).pipe(Effect.withSpan("Lagrello.Test.span"))
+        }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, effectLogger)))
+      )
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.stdout.write = write
+    }
+    const lines = written.join("").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
+    const outside = lines.find((l) => l.msg === "outside")
+    const inside = lines.find((l) => l.msg === "inside")
+    expect(outside).toBeDefined()
+    expect(outside!.traceId).toBeUndefined()
+    expect(ids?.traceId).toMatch(/^[0-9a-f]{32}$/)
+    expect(inside).toMatchObject({ level: "info", traceId: ids!.traceId, spanId: ids!.spanId })
+  })
+})
+

@@ -46,7 +46,11 @@ import { layerMemory } from "./storage/memory/index.js"
 import type { PgStorageOptions } from "./storage/pg/options.js"
 import type { ClientRateLimiter } from "./server/ClientRateLimiter.js"
 import { layerClientRateLimiter } from "./server/ClientRateLimiter.js"
-import type { Storage } from "./storage/Storage.js"
+import { Storage } from "./storage/Storage.js"
+import type { TelemetryConfig } from "./telemetry/options.js"
+import { defaultSampleRatio } from "./telemetry/options.js"
+import { layerOutboxSampler, Tracing, tracingSettings } from "./telemetry/Telemetry.js"
+import { TracedStorage, tracedStorage } from "./telemetry/tracedStorage.js"
 
 /**
  * Where users, links and secrets are kept.
@@ -123,6 +127,12 @@ export interface LagrelloConfig {
   readonly publicUrl?: string | undefined
   /** Replaces Effect's default logger (e.g. with one writing the application's log format). */
   readonly logger?: Logger.Logger<unknown, void> | undefined
+  /**
+   * Traces and metrics (SPEC 7.1): OTLP/HTTP export (`otlp`, loads `@lagrello/core/otel`), the
+   * Prometheus text (`prometheus`), and the outbox sampling. Without it: no storage spans, no
+   * outbox sampling, nothing exported.
+   */
+  readonly telemetry?: TelemetryConfig | undefined
 }
 
 /**
@@ -211,6 +221,47 @@ const storageLayer = (config: StorageConfig): Layer.Layer<Storage, StartupError>
     ))
 }
 
+const storageSystem = (config: StorageConfig): string =>
+  "sqlite" in config ? "sqlite" : "postgres" in config ? "postgresql" : "memory" in config ? "memory" : "other"
+
+/** The storage, and the same with a span around every call when traces are exported (for the sampled requests). */
+const observedStorageLayer = (config: LagrelloConfig): Layer.Layer<Storage, StartupError> => {
+  const layer = storageLayer(config.storage)
+  const otlp = config.telemetry?.otlp
+  if (otlp === undefined || otlp.traces === false) return layer
+  const system = storageSystem(config.storage)
+  return Layer.map(layer, (context) => Context.add(context, TracedStorage, tracedStorage(Context.get(context, Storage), system)))
+}
+
+/**
+ * Spans, when traces are exported (or asked for with `spans`): every request where
+ * `OTEL_TRACES_SAMPLER` is set (the tracer's sampler decides), else one in `1 / sampleRatio`.
+ */
+const tracingLayer = (telemetry: TelemetryConfig | undefined): Layer.Layer<never> => {
+  const wanted = telemetry?.spans ?? (telemetry?.otlp !== undefined && telemetry.otlp.traces !== false)
+  if (!wanted) return Layer.empty
+  return Layer.unwrapEffect(
+    Effect.map(
+      Config.option(Config.string("OTEL_TRACES_SAMPLER")).pipe(Effect.orElseSucceed(() => Option.none<string>())),
+      (sampler) =>
+        Layer.succeed(
+          Tracing,
+          tracingSettings(
+            Option.isSome(sampler) || telemetry?.otlp === undefined ? 1 : telemetry.otlp.sampleRatio ?? defaultSampleRatio
+          )
+        )
+    )
+  )
+}
+
+/** The OpenTelemetry export, loaded only when configured. */
+const exportLayer = (telemetry: TelemetryConfig | undefined): Layer.Layer<never, StartupError> => {
+  const otlp = telemetry?.otlp
+  return otlp === undefined
+    ? Layer.empty
+    : loaded("@lagrello/core/otel", async () => (await import("./otel/index.js")).layerOtlp(otlp))
+}
+
 const mailLayer = (config: MailConfig | undefined): Layer.Layer<MailTransport, StartupError> => {
   if (config !== undefined) {
     return "smtp" in config
@@ -294,13 +345,14 @@ export const layer = (config: LagrelloConfig): Layer.Layer<LagrelloServices | Bo
     (error) => Layer.fail(new StartupError({ reason: "Policies", message: error.message }))
   )
   const services = Layer.mergeAll(
-    storageLayer(config.storage),
+    observedStorageLayer(config),
     sealerLayer(config.encryptionKeys),
     layerSecureRandom,
     policies,
     mailLayer(config.mail),
     layerClientRateLimiter(),
-    config.publicUrl === undefined ? Layer.empty : Layer.succeed(ApiBaseUrl, config.publicUrl.replace(/\/+$/, ""))
+    config.publicUrl === undefined ? Layer.empty : Layer.succeed(ApiBaseUrl, config.publicUrl.replace(/\/+$/, "")),
+    tracingLayer(config.telemetry)
   )
   const background = Layer.mergeAll(
     config.outbox?.enabled === false
@@ -316,12 +368,22 @@ export const layer = (config: LagrelloConfig): Layer.Layer<LagrelloServices | Bo
     config.purge?.enabled === false
       ? Layer.empty
       : layerPurge(config.purge?.intervalMillis === undefined ? {} : { interval: Duration.millis(config.purge.intervalMillis) }),
-    bootstrapLayer(config.bootstrap)
+    bootstrapLayer(config.bootstrap),
+    config.telemetry === undefined
+      ? Layer.empty
+      : layerOutboxSampler(
+        config.telemetry.outboxSampleIntervalMillis === undefined
+          ? {}
+          : { interval: Duration.millis(config.telemetry.outboxSampleIntervalMillis) }
+      )
   )
   // The services, then the key check, then the background work and the bootstrap.
   const server = Layer.provideMerge(background, Layer.provideMerge(keyCheckLayer, services))
+  // The export first (its tracer is every span's, the background fibers' too) and closed last,
+  // flushing what the shutdown itself recorded.
+  const observed = config.telemetry?.otlp === undefined ? server : Layer.provideMerge(server, exportLayer(config.telemetry))
   // Merged (not only provided), so that the runtime built from the layer logs with it too.
   return config.logger === undefined
-    ? server
-    : Layer.provideMerge(server, Logger.replace(Logger.defaultLogger, config.logger))
+    ? observed
+    : Layer.provideMerge(observed, Logger.replace(Logger.defaultLogger, config.logger))
 }

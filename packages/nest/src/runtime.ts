@@ -26,6 +26,8 @@ export interface LagrelloContext {
   readonly runtime: LagrelloRuntime
   /** The tenant of the `bootstrap` option, with the access token generated for it, if any. */
   readonly bootstrap: Tenants.Bootstrapped | undefined
+  /** Whether `GET /metrics` is served (the `telemetry.prometheus` option). */
+  readonly metrics: boolean
 }
 
 /** @since 0.0.0 */
@@ -40,7 +42,9 @@ export const LAGRELLO_CONTEXT = Symbol.for("@lagrello/nest/context")
 export const createLagrelloContext = async (options: LagrelloModuleOptions): Promise<LagrelloContext> => {
   const runtime: LagrelloRuntime = ManagedRuntime.make(Lagrello.layer(options))
   const exit = await runtime.runPromiseExit(Bootstrap)
-  if (Exit.isSuccess(exit)) return { runtime, bootstrap: Option.getOrUndefined(exit.value) }
+  if (Exit.isSuccess(exit)) {
+    return { runtime, bootstrap: Option.getOrUndefined(exit.value), metrics: options.telemetry?.prometheus === true }
+  }
   await runtime.dispose()
   const failure = Cause.failureOption(exit.cause)
   throw Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)

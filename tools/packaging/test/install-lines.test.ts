@@ -39,13 +39,22 @@ const pins: Record<string, RegExp> = {
   "@nestjs/common": /^\^12\.5$/,
   "@nestjs/core": /^\^12\.5$/,
   "@nestjs/platform-fastify": /^\^12\.5$/,
-  "@nestjs/platform-express": /^\^12\.5$/
+  "@nestjs/platform-express": /^\^12\.5$/,
+  // @effect/opentelemetry 0.64 (Effect 3) wants the OpenTelemetry SDK 2.x and its 0.2xx exporters.
+  "@effect/opentelemetry": /^\^0\.64$/,
+  "@opentelemetry/api": /^~1\.9$/,
+  "@opentelemetry/resources": /^\^2$/,
+  "@opentelemetry/sdk-trace-base": /^\^2$/,
+  "@opentelemetry/sdk-trace-node": /^\^2$/,
+  "@opentelemetry/sdk-metrics": /^\^2$/,
+  "@opentelemetry/exporter-trace-otlp-http": /^\^0\.2\d\d$/,
+  "@opentelemetry/exporter-metrics-otlp-http": /^\^0\.2\d\d$/
 }
 
 describe.each(documents)("%s", (document) => {
   const lines = installLines(readFileSync(join(workspaceRoot, document), "utf8"))
 
-  it("pins effect, @effect/platform, TypeScript and NestJS in every install line", () => {
+  it("pins effect, @effect/platform, TypeScript, NestJS and OpenTelemetry in every install line", () => {
     for (const { line, packages } of lines) {
       for (const { name, range } of packages) {
         const pin = pins[name]

@@ -7,6 +7,7 @@
  * `frameworkErrors` handler (server.ts), which no hook sees.
  */
 import type { HttpServer } from "@nestjs/common"
+import { traceIdOf } from "@lagrello/nest"
 import { writeLog } from "../logger.js"
 
 interface FastifyLike {
@@ -29,14 +30,23 @@ type ExpressMiddleware = (
 const round = (ms: number) => Math.round(ms * 10) / 10
 
 /** Logs one answered request (for answers given outside the adapter's hooks). */
-export const logRequest = (method: string, route: string | undefined, status: number, durationMs: number, aborted = false) =>
+export const logRequest = (
+  method: string,
+  route: string | undefined,
+  status: number,
+  durationMs: number,
+  aborted = false,
+  traceId?: string | undefined
+) =>
   writeLog("info", "request", {
     method,
     // Unmatched requests have no pattern: their path is never logged.
     route: route ?? "(no route)",
     status,
     durationMs: round(durationMs),
-    ...(aborted ? { aborted } : {})
+    ...(aborted ? { aborted } : {}),
+    // The trace id of the request's span (the v1 routes): the line and the trace can be joined.
+    ...(traceId === undefined ? {} : { traceId })
   })
 
 /** Installs the request log; call it before the application initializes (before its routes). */
@@ -45,7 +55,7 @@ export const installRequestLog = (adapter: HttpServer): void => {
   if (type === "fastify") {
     // A callback hook: an async one costs a promise and a microtask turn per request.
     (adapter.getInstance() as FastifyLike).addHook("onResponse", (request, reply, done) => {
-      logRequest(request.method, request.routeOptions?.url, reply.statusCode, reply.elapsedTime)
+      logRequest(request.method, request.routeOptions?.url, reply.statusCode, reply.elapsedTime, false, traceIdOf(request))
       done()
     })
   } else if (type === "express") {
@@ -58,7 +68,7 @@ export const installRequestLog = (adapter: HttpServer): void => {
         const path = request.route?.path
         const route = typeof path === "string" ? `${request.baseUrl ?? ""}${path}` : undefined
         const elapsed = Number(process.hrtime.bigint() - start) / 1e6
-        logRequest(request.method, route, response.statusCode, elapsed, !response.writableFinished)
+        logRequest(request.method, route, response.statusCode, elapsed, !response.writableFinished, traceIdOf(request))
       }
       response.once("finish", finish)
       response.once("close", finish)

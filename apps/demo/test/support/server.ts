@@ -22,7 +22,7 @@ export const freePort = (): Promise<number> =>
   })
 
 /** The variables of the demo: none of them is inherited from the environment of the tests. */
-const demoVariables = /^(PORT|HOST|DATABASE_URL|SMTP_URL|MAIL_FROM|PUBLIC_URL|LAGRELLO_.*)$/
+const demoVariables = /^(PORT|HOST|DATABASE_URL|SMTP_URL|MAIL_FROM|PUBLIC_URL|LAGRELLO_.*|OTEL_.*)$/
 
 const baseEnv = (): Record<string, string> =>
   Object.fromEntries(

@@ -93,6 +93,29 @@ export interface Environment extends OperatorEnvironment {
   readonly webhookAllowPrivate: boolean
   /** `LAGRELLO_EVENT_RETENTION_DAYS`: how long events and webhook delivery logs are kept (default 30). */
   readonly eventRetentionDays: number
+  /**
+   * Traces and metrics (SPEC 7.1): OTLP/HTTP export when `OTEL_EXPORTER_OTLP_ENDPOINT` (or a
+   * signal's own `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `..._METRICS_ENDPOINT`) is set, `/metrics`
+   * with `LAGRELLO_METRICS=1`. The exporters themselves read the other `OTEL_*` variables
+   * (headers, timeouts, sampler).
+   */
+  readonly telemetry: Telemetry
+}
+
+/**
+ * What the telemetry variables say.
+ * @since 0.0.0
+ */
+export interface Telemetry {
+  readonly otlp:
+    | {
+      readonly serviceName: string | undefined
+      readonly traces: boolean
+      readonly metrics: boolean
+      readonly metricExportIntervalMillis: number | undefined
+    }
+    | undefined
+  readonly prometheus: boolean
 }
 
 /**
@@ -344,6 +367,62 @@ const parseRetentionDays = (text: string | undefined): Parsed<number> => {
   return Either.right(days)
 }
 
+const parseEndpoint = (name: string, text: string | undefined): Parsed<boolean> => {
+  if (text === undefined) return Either.right(false)
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    return invalid(name, "must be the http(s) URL of an OTLP/HTTP receiver, e.g. http://127.0.0.1:4318")
+  }
+  return Either.right(true)
+}
+
+const parseExporter = (name: string, text: string | undefined): Parsed<boolean> => {
+  if (text === undefined) return Either.right(true)
+  const values = text.split(",").map((value) => value.trim().toLowerCase())
+  if (values.every((value) => value === "none")) return Either.right(false)
+  if (values.some((value) => value !== "otlp" && value !== "none")) {
+    return invalid(name, "must be otlp or none (the server exports over OTLP/HTTP only)")
+  }
+  return Either.right(true)
+}
+
+const parseTelemetry = (env: Variables): Parsed<Telemetry> =>
+  Either.gen(function*() {
+    const metricsFlag = read(env, "LAGRELLO_METRICS")
+    if (metricsFlag !== undefined && metricsFlag !== "0" && metricsFlag !== "1") {
+      return yield* invalid("LAGRELLO_METRICS", "must be 1 (serve /metrics in Prometheus text) or 0")
+    }
+    const prometheus = metricsFlag === "1"
+    const any = yield* parseEndpoint("OTEL_EXPORTER_OTLP_ENDPOINT", read(env, "OTEL_EXPORTER_OTLP_ENDPOINT"))
+    const tracesEndpoint = yield* parseEndpoint(
+      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+      read(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    const metricsEndpoint = yield* parseEndpoint(
+      "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+      read(env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    )
+    const disabled = read(env, "OTEL_SDK_DISABLED")?.toLowerCase() === "true"
+    const traces = (any || tracesEndpoint) &&
+      (yield* parseExporter("OTEL_TRACES_EXPORTER", read(env, "OTEL_TRACES_EXPORTER")))
+    const metrics = (any || metricsEndpoint) &&
+      (yield* parseExporter("OTEL_METRICS_EXPORTER", read(env, "OTEL_METRICS_EXPORTER")))
+    const interval = read(env, "OTEL_METRIC_EXPORT_INTERVAL")
+    if (interval !== undefined && (!/^\d{1,9}$/.test(interval) || Number(interval) < 100)) {
+      return yield* invalid("OTEL_METRIC_EXPORT_INTERVAL", "must be a whole number of milliseconds, at least 100")
+    }
+    return {
+      otlp: disabled || (!traces && !metrics)
+        ? undefined
+        : {
+          serviceName: read(env, "OTEL_SERVICE_NAME"),
+          traces,
+          metrics,
+          metricExportIntervalMillis: interval === undefined ? undefined : Number(interval)
+        },
+      prometheus
+    }
+  })
+
 const parseAdapter = (text: string | undefined): Parsed<AdapterName> => {
   if (text === undefined) return Either.right(defaults.adapter)
   const name = text.toLowerCase()
@@ -384,6 +463,7 @@ export const parse = (env: Variables, cwd: string): Either.Either<Environment, E
     const devMailbox = yield* parseDevMailbox(read(env, "LAGRELLO_DEV_MAILBOX"), mail, host)
     const webhookAllowPrivate = yield* parseAllowPrivate(read(env, "LAGRELLO_WEBHOOK_ALLOW_PRIVATE"))
     const eventRetentionDays = yield* parseRetentionDays(read(env, "LAGRELLO_EVENT_RETENTION_DAYS"))
+    const telemetry = yield* parseTelemetry(env)
     return {
       port,
       host,
@@ -397,7 +477,8 @@ export const parse = (env: Variables, cwd: string): Either.Either<Environment, E
       adapter,
       devMailbox,
       webhookAllowPrivate,
-      eventRetentionDays
+      eventRetentionDays,
+      telemetry
     }
   })
 
@@ -535,6 +616,10 @@ export const lagrelloConfig = (environment: Environment, keys: string): Lagrello
     eventRetention: Duration.days(environment.eventRetentionDays)
   },
   publicUrl: environment.publicUrl,
+  // Spans and metrics: OTLP/HTTP export when configured, /metrics with LAGRELLO_METRICS=1.
+  ...(environment.telemetry.otlp === undefined && !environment.telemetry.prometheus
+    ? {}
+    : { telemetry: { otlp: environment.telemetry.otlp, prometheus: environment.telemetry.prometheus } }),
   bootstrap: {
     tenantName: environment.tenantName,
     accessToken: environment.accessToken,

@@ -44,6 +44,8 @@ import type { OutboxRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import { MailTransport } from "./MailTransport.js"
 import { openOutboxMessage } from "./OutboxMessage.js"
+import type { DeliveryOutcome } from "../telemetry/Telemetry.js"
+import { countDelivery, spanned, userAttributes } from "../telemetry/Telemetry.js"
 
 /**
  * The retry schedule of transient failures: the n-th retry waits `initial * 2^(n-1)`, at most
@@ -294,7 +296,7 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
       yield* Effect.logError(`Outbox: message given up: ${opened.left.message}`)
       return "failed"
     }
-    const sent = yield* Effect.either(transport.send(opened.right))
+    const sent = yield* Effect.either(transport.send(opened.right).pipe(spanned("Lagrello.Mail.send", () => ({ kind: "client" }))))
     if (Either.isRight(sent)) {
       if (!(yield* recordOutcome(claim, (c) => storage.markOutboxSent(c, mailEvent("mail.delivered", record, now))))) {
         // Another worker took the message over: it may deliver it again. The lease is renewed
@@ -334,8 +336,23 @@ const processMessage = (claim: Claim, settings: Settings): Effect.Effect<Outcome
     Effect.catchTag("Unavailable", (error) =>
       Effect.as(Effect.logError(`Outbox: the outcome could not be recorded: ${error.message}`), "unrecorded" as const)
     ),
-    Effect.annotateLogs({ outboxMessage: record.id, attempt: record.attempts })
+    Effect.tap((outcome) => countDelivery("mail", deliveryOutcome[outcome])),
+    Effect.annotateLogs({ outboxMessage: record.id, attempt: record.attempts }),
+    spanned("Lagrello.Outbox.deliver", () => ({
+      kind: "consumer",
+      attributes: { ...userAttributes(record.tenantId, record.userId), "lagrello.outbox.attempt": record.attempts }
+    }), { root: true })
   )
+}
+
+/** The delivery metric's outcome of each way a message's attempt ends. */
+const deliveryOutcome: Record<Outcome, DeliveryOutcome> = {
+  sent: "delivered",
+  retried: "retry",
+  failed: "failed",
+  expired: "expired",
+  lost: "lost",
+  unrecorded: "unrecorded"
 }
 
 /**

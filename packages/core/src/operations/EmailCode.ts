@@ -19,6 +19,7 @@ import { Storage } from "../storage/Storage.js"
 import { emailCodeData } from "./MagicLink.js"
 import * as Users from "./Users.js"
 import { append, event, stamp } from "./Events.js"
+import { countVerification, operationSpan } from "../telemetry/Telemetry.js"
 
 const noChallenge = new Unauthorized({
   message: "No sign-in code is waiting for this user: it expired, was used (its link too), or a newer mail replaced it"
@@ -79,4 +80,6 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
       case "Consumed":
         return Users.toUser(yield* Users.find(tenantId, attempt.userId))
     }
-  }).pipe(Effect.withSpan("Lagrello.EmailCode.verify", { attributes: { "lagrello.tenant_id": tenantId } }))
+  }).pipe(countEmailCode, operationSpan("Lagrello.EmailCode.verify", tenantId, userId))
+
+const countEmailCode = countVerification("email_code")

@@ -17,6 +17,7 @@ import { InvalidPayload } from "../domain/errors.js"
 import type { EventData, EventRecord, EventType, NewEvent } from "../storage/events.js"
 import { decodeCursor, encodeCursor, eventJson } from "../storage/events.js"
 import { Storage } from "../storage/Storage.js"
+import { operationSpan } from "../telemetry/Telemetry.js"
 
 /**
  * The public id of the access token of the request being served (undefined outside a request).
@@ -95,7 +96,7 @@ export const list = (tenantId: string, options: ListOptions = {}) =>
       types: options.type === undefined ? undefined : [options.type]
     })
     return { events: page.events.map((e: EventRecord) => eventJson(e)), next: encodeCursor(page.next) }
-  }).pipe(Effect.withSpan("Lagrello.Events.list", { attributes: { "lagrello.tenant_id": tenantId } }))
+  }).pipe(operationSpan("Lagrello.Events.list", tenantId))
 
 /**
  * How long events and webhook delivery logs are kept by default: 30 days.

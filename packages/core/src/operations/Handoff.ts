@@ -24,12 +24,12 @@ import { Storage } from "../storage/Storage.js"
 import * as MagicLink from "./MagicLink.js"
 import * as Users from "./Users.js"
 import { event, stamp } from "./Events.js"
+import { operationSpan } from "../telemetry/Telemetry.js"
 
 /** The longest long poll, in seconds. @since 0.0.0 */
 export const maxWaitSeconds = 30
 
-const span = (name: string, tenantId: string) =>
-  Effect.withSpan(`Lagrello.Handoff.${name}`, { attributes: { "lagrello.tenant_id": tenantId } })
+const span = (name: string, tenantId: string, userId?: string) => operationSpan(`Lagrello.Handoff.${name}`, tenantId, userId)
 
 const unknownHandoff = new NotFound({ message: "No such handoff in this tenant (or its user was deleted)" })
 const notLive = new Unauthorized({
@@ -55,7 +55,7 @@ export const start = (tenantId: string, userId: string) =>
       matchNumber,
       expiresAt: DateTime.formatIso(DateTime.unsafeMake(issued.expiresAt))
     } satisfies Handoff
-  }).pipe(span("start", tenantId))
+  }).pipe(span("start", tenantId, userId))
 
 /**
  * The handoff's status, waiting up to `waitSeconds` (at most 30) while it is pending: the answer

@@ -66,7 +66,7 @@ export const status: Effect.Effect<KeyStatus, Unavailable, Storage | Sealer> = E
     remaining: counts.filter((c) => c.keyId !== sealer.activeKeyId).reduce((n, c) => n + c.count, 0),
     recoveryCodeSets: yield* storage.countRecoveryCodeSets
   }
-}).pipe(Effect.withSpan("lagrello.keys.status"))
+}).pipe(Effect.withSpan("Lagrello.KeyRotation.status"))
 
 /**
  * What one batch did, for progress reports.
@@ -161,4 +161,4 @@ export const rotate = (
       after = yield* status
     }
     return { activeKeyId: sealer.activeKeyId, resealed, changed, unreadable, stopped, keyCheckResealed, status: after }
-  }).pipe(Effect.withSpan("lagrello.keys.rotate"))
+  }).pipe(Effect.withSpan("Lagrello.KeyRotation.rotate"))

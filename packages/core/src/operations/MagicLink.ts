@@ -22,6 +22,7 @@ import { Storage } from "../storage/Storage.js"
 import * as Tenants from "./Tenants.js"
 import * as Users from "./Users.js"
 import { append, event, stamp } from "./Events.js"
+import { countSend, countVerification, operationSpan } from "../telemetry/Telemetry.js"
 
 const invalidLink = new Unauthorized({ message: "The magic link is not valid: it is unknown, expired or already used" })
 
@@ -108,8 +109,9 @@ export const issueChallenge = (
         retryAfterSeconds: retryAfterSeconds(result.retryAt, now)
       })
     }
+    yield* countSend("magic_link")
     return { tokenHash, expiresAt: now + lifetime }
-  }).pipe(Effect.withSpan("Lagrello.MagicLink.issueChallenge", { attributes: { "lagrello.tenant_id": tenantId } }))
+  }).pipe(operationSpan("Lagrello.MagicLink.issueChallenge", tenantId, userId))
 
 /**
  * Sends a sign-in link to the user's e-mail address. The link and its message are written in one
@@ -161,4 +163,6 @@ export const verify = (tenantId: string, token: string) =>
         })
       }
     }
-  })
+  }).pipe(countMagicLink, operationSpan("Lagrello.MagicLink.verify", tenantId))
+
+const countMagicLink = countVerification("magic_link")

@@ -50,7 +50,7 @@ export const list = (options: { readonly status?: OutboxStatus | undefined; read
         keyId: sealedKeyId(r.sealed)
       }))
     ),
-    Effect.withSpan("lagrello.outbox.list")
+    Effect.withSpan("Lagrello.OutboxAdmin.list")
   )
 
 /**
@@ -63,4 +63,4 @@ export const retry = (ids: ReadonlyArray<string> | "all"): Effect.Effect<Readonl
   Effect.gen(function*() {
     const storage = yield* Storage
     return yield* storage.retryFailedOutbox(ids, yield* Clock.currentTimeMillis)
-  }).pipe(Effect.withSpan("lagrello.outbox.retry"))
+  }).pipe(Effect.withSpan("Lagrello.OutboxAdmin.retry"))

@@ -27,6 +27,7 @@ import { Storage } from "../storage/Storage.js"
 import { attemptPolicy, wrongCodeEvents } from "./Totp.js"
 import { append, event, stamp } from "./Events.js"
 import * as Users from "./Users.js"
+import { countLockout, countVerification, operationSpan } from "../telemetry/Telemetry.js"
 
 /** What a code's keyed hash is computed over: bound to its user, so sets of two users never match. */
 const codeData = (tenantId: string, userId: string, code: string) =>
@@ -34,8 +35,7 @@ const codeData = (tenantId: string, userId: string, code: string) =>
 
 const iso = (millis: number) => DateTime.formatIso(DateTime.unsafeMake(millis))
 
-const span = (name: string, tenantId: string) =>
-  Effect.withSpan(`Lagrello.RecoveryCodes.${name}`, { attributes: { "lagrello.tenant_id": tenantId } })
+const span = (name: string, tenantId: string, userId: string) => operationSpan(`Lagrello.RecoveryCodes.${name}`, tenantId, userId)
 
 const wrongCode = new Unauthorized({ message: "The recovery code is wrong or was already used" })
 
@@ -68,7 +68,7 @@ export const generate = (tenantId: string, userId: string) =>
       })
     }
     return { codes: [...codes].map(formatRecoveryCode), createdAt: iso(now) } satisfies RecoveryCodes
-  }).pipe(span("generate", tenantId))
+  }).pipe(span("generate", tenantId, userId))
 
 /**
  * How many of the user's recovery codes are left, and when the set was made (`remaining: 0` and
@@ -84,7 +84,7 @@ export const status = (tenantId: string, userId: string) =>
       onNone: (): RecoveryCodesStatus => ({ remaining: 0 }),
       onSome: (s): RecoveryCodesStatus => ({ remaining: s.remaining, createdAt: iso(s.createdAt) })
     })
-  }).pipe(span("status", tenantId))
+  }).pipe(span("status", tenantId, userId))
 
 /**
  * Checks a recovery code (dashes, spaces and case ignored) and uses it up: the user when it is
@@ -138,6 +138,12 @@ export const verify = (tenantId: string, userId: string, typed: string) =>
       ok
         ? [event(s, "recovery_code.used", userId, { remaining: Math.max(0, set.value.remaining - 1) })]
         : wrongCodeEvents(s, userId, "recovery_code.rejected", counted, policy))
-    if (!used) return yield* wrongCode
+    if (!used) {
+      // A wrong code on the attempt that reached the limit starts a lock-out (a right one ends it).
+      if (counted.failures >= policy.limit) yield* countLockout("recovery_code")
+      return yield* wrongCode
+    }
     return Users.toUser(yield* Users.find(tenantId, userId))
-  }).pipe(span("verify", tenantId))
+  }).pipe(countRecoveryCode, span("verify", tenantId, userId))
+
+const countRecoveryCode = countVerification("recovery_code")

@@ -17,6 +17,7 @@ import { generateAccessToken } from "./Tokens.js"
 import type { TenantRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import { event, stamp } from "./Events.js"
+import { operationSpan } from "../telemetry/Telemetry.js"
 
 const emptyCompanyInfo = {
   Name: "",
@@ -48,7 +49,8 @@ export const find = (tenantId: string) =>
   )
 
 /** @since 0.0.0 */
-export const get = (tenantId: string) => Effect.map(find(tenantId), toTenant)
+export const get = (tenantId: string) =>
+  Effect.map(find(tenantId), toTenant).pipe(operationSpan("Lagrello.Tenants.get", tenantId))
 
 /** @since 0.0.0 */
 export const update = (tenantId: string, request: UpdateTenantRequest) =>
@@ -59,7 +61,7 @@ export const update = (tenantId: string, request: UpdateTenantRequest) =>
     const updated = yield* storage.setTenantCallbackUrl(tenantId, request.callbackUrl, (found) =>
       Option.isSome(found) ? [event(s, "tenant.updated", undefined, { changed: "callbackUrl" })] : [])
     return yield* Option.match(updated, { onNone: tenantVanished, onSome: (record) => Effect.succeed(toTenant(record)) })
-  })
+  }).pipe(operationSpan("Lagrello.Tenants.update", tenantId))
 
 /**
  * Why the tenant of the start-up configuration cannot be used with its access token.

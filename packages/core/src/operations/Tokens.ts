@@ -17,6 +17,7 @@ import { SecureRandom } from "../crypto/SecureRandom.js"
 import type { AccessTokenRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import { event, stamp } from "./Events.js"
+import { operationSpan } from "../telemetry/Telemetry.js"
 
 /**
  * A new access token (the whole bearer secret): a random UUID, version 4 (122 random bits), the
@@ -69,7 +70,7 @@ export const create = (principal: Principal, request: CreateTokenRequest) =>
     yield* storage.insertAccessToken(record, (ok) =>
       ok ? [event(s, "token.created", undefined, { tokenId: record.tokenId, permissions: permissions.join(",") })] : [])
     return toToken(record, bearer)
-  })
+  }).pipe(operationSpan("Lagrello.Tokens.create", principal.tenantId))
 
 /** @since 0.0.0 */
 export interface ListOptions {
@@ -103,7 +104,7 @@ export const list = (principal: Principal, options: ListOptions = {}) =>
         next: page * size < total ? link(page + 1) : ""
       }
     } satisfies TokenList
-  })
+  }).pipe(operationSpan("Lagrello.Tokens.list", principal.tenantId))
 
 /**
  * Revokes a token of the tenant by its public id, at once.
@@ -116,4 +117,4 @@ export const revoke = (principal: Principal, tokenId: string) =>
     const revoked = yield* storage.revokeAccessToken(principal.tenantId, tokenId, s.occurredAt, (ok) =>
       ok ? [event(s, "token.revoked", undefined, { tokenId })] : [])
     if (!revoked) return yield* new NotFound({ message: "No active token with this id in this tenant" })
-  })
+  }).pipe(operationSpan("Lagrello.Tokens.revoke", principal.tenantId))

@@ -21,6 +21,7 @@ import * as Tenants from "./Tenants.js"
 import * as Users from "./Users.js"
 import type { Stamp } from "./Events.js"
 import { append, event, stamp } from "./Events.js"
+import { countLockout, countVerification, operationSpan } from "../telemetry/Telemetry.js"
 
 /**
  * Binds a sealed secret to its row: a secret copied to another user fails to open (key rotation
@@ -78,7 +79,7 @@ export const enable = (tenantId: string, userId: string) =>
       ok ? [event(s, "totp.enrolled", userId)] : [])
     if (!written) return yield* Users.userNotFound(userId)
     return { secretKey, qrImage } satisfies TotpEnableResponse
-  })
+  }).pipe(operationSpan("Lagrello.Totp.enable", tenantId, userId))
 
 /**
  * Turns TOTP off and erases the secrets.
@@ -90,7 +91,7 @@ export const disable = (tenantId: string, userId: string) =>
     const storage = yield* Storage
     const s = yield* stamp(tenantId)
     yield* storage.disableTotp(tenantId, userId, () => [event(s, "totp.disabled", userId)])
-  })
+  }).pipe(operationSpan("Lagrello.Totp.disable", tenantId, userId))
 
 /**
  * Whether the user has a confirmed authenticator (an enrolment that no code has confirmed yet
@@ -104,7 +105,7 @@ export const isEnabled = (tenantId: string, userId: string) =>
     const storage = yield* Storage
     const totp = yield* storage.getTotp(tenantId, userId)
     return Option.isSome(totp) && totp.value.confirmedSecret !== undefined
-  })
+  }).pipe(operationSpan("Lagrello.Totp.isEnabled", tenantId, userId))
 
 const unopenable = new Unavailable({
   message:
@@ -195,6 +196,8 @@ export const verify = (tenantId: string, userId: string, code: string) =>
       yield* Users.find(tenantId, userId)
       return yield* notEnabled
     }
+    // A wrong code on the attempt that reached the limit starts a lock-out (a right one ends it).
+    const refused = attempt.totp.failures >= policy.limit ? Effect.zipRight(countLockout("totp"), wrongCode) : wrongCode
     const candidates = liveSecrets(attempt.totp, now, policy)
     if (candidates.every(([, sealed]) => sealed === undefined)) {
       yield* append([rejected("not_enabled")])
@@ -211,7 +214,7 @@ export const verify = (tenantId: string, userId: string, code: string) =>
           : kind === "pending"
           ? [event(s, "totp.confirmed", userId), event(s, "totp.verified", userId)]
           : [event(s, "totp.verified", userId)])
-      if (!accepted) return yield* wrongCode
+      if (!accepted) return yield* refused
       const user = yield* storage.getUser(tenantId, userId)
       return yield* Option.match(user, {
         onNone: () => Effect.fail(Users.userNotFound(userId)),
@@ -219,8 +222,10 @@ export const verify = (tenantId: string, userId: string, code: string) =>
       })
     }
     yield* append(wrongCodeEvents(s, userId, "totp.rejected", attempt.totp, policy))
-    return yield* wrongCode
-  })
+    return yield* refused
+  }).pipe(countTotp, operationSpan("Lagrello.Totp.verify", tenantId, userId))
+
+const countTotp = countVerification("totp")
 
 /**
  * The events of a wrong code: rejected, and locked when it was the attempt that started a

@@ -88,7 +88,7 @@ export const exportUsers = <E, R>(
       done += users.length
       yield* write(users.map((user) => JSON.stringify(toLine(tenantId, user))), done)
     }
-  }).pipe(Effect.withSpan("lagrello.users.export"))
+  }).pipe(Effect.withSpan("Lagrello.UserTransfer.export"))
 
 /**
  * Why a line was not imported; the message names the line and the field, never its value.

@@ -11,6 +11,7 @@ import type { CreateUserRequest, UpdateUserRequest, User } from "../domain/model
 import type { UserRecord } from "../storage/Storage.js"
 import { Storage } from "../storage/Storage.js"
 import { event, stamp } from "./Events.js"
+import { operationSpan } from "../telemetry/Telemetry.js"
 
 /** The wire form of a stored user: no `email` key when it has none. @since 0.0.0 */
 export const toUser = (record: UserRecord): User =>
@@ -51,10 +52,11 @@ export const create = (tenantId: string, request: CreateUserRequest) =>
       return yield* new Conflict({ message: `User ${JSON.stringify(request.userId)} already exists` })
     }
     return toUser(record)
-  })
+  }).pipe(operationSpan("Lagrello.Users.create", tenantId, request.userId))
 
 /** @since 0.0.0 */
-export const get = (tenantId: string, userId: string) => Effect.map(find(tenantId, userId), toUser)
+export const get = (tenantId: string, userId: string) =>
+  Effect.map(find(tenantId, userId), toUser).pipe(operationSpan("Lagrello.Users.get", tenantId, userId))
 
 /**
  * Sets the properties present in the request; a new e-mail address revokes unused links sent to
@@ -72,7 +74,7 @@ export const update = (tenantId: string, userId: string, request: UpdateUserRequ
       onNone: () => Effect.fail(userNotFound(userId)),
       onSome: (record) => Effect.succeed(toUser(record))
     })
-  })
+  }).pipe(operationSpan("Lagrello.Users.update", tenantId, userId))
 
 /**
  * Deletes the user and erases its e-mail, links, TOTP secret and queued messages, in one
@@ -86,4 +88,4 @@ export const remove = (tenantId: string, userId: string) =>
     const deleted = yield* storage.deleteUser(tenantId, userId, s.occurredAt, (ok) =>
       ok ? [event(s, "user.deleted", userId)] : [])
     if (!deleted) return yield* userNotFound(userId)
-  })
+  }).pipe(operationSpan("Lagrello.Users.remove", tenantId, userId))

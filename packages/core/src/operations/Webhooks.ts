@@ -19,6 +19,7 @@ import type { WebhookDeliveryRecord, WebhookRecord } from "../storage/Storage.js
 import { Storage } from "../storage/Storage.js"
 import { formatSecret } from "../webhooks/signature.js"
 import { checkTarget } from "../webhooks/target.js"
+import { operationSpan } from "../telemetry/Telemetry.js"
 
 /** How long the previous secret keeps signing after a rotation: 24 hours. @since 0.0.0 */
 export const rotationOverlapMillis = 24 * 60 * 60 * 1000
@@ -41,8 +42,7 @@ const toWebhook = (w: WebhookRecord): Webhook => ({
 
 const notFound = new NotFound({ message: "No webhook with this id in this tenant" })
 
-const span = (name: string, tenantId: string) =>
-  Effect.withSpan(`Lagrello.Webhooks.${name}`, { attributes: { "lagrello.tenant_id": tenantId } })
+const span = (name: string, tenantId: string) => operationSpan(`Lagrello.Webhooks.${name}`, tenantId)
 
 const newSecret = Effect.flatMap(SecureRandom, (random) => Effect.map(random.bytes(32), formatSecret))
 

@@ -93,6 +93,12 @@ export type TotpAttempt =
  */
 export type OutboxStatus = "pending" | "sent" | "expired" | "failed" | "superseded"
 
+/** The pending part of the outbox (see `outboxStats`). */
+export interface OutboxStats {
+  readonly pending: number
+  readonly oldestCreatedAt: number | undefined
+}
+
 /** A message waiting in (or delivered from) the transactional outbox. @since 0.0.0 */
 export interface OutboxRecord {
   readonly id: string
@@ -320,6 +326,11 @@ export interface StorageService {
   readonly releaseOutbox: (claimed: OutboxRecord) => Effect.Effect<boolean, Unavailable>
   /** Newest first (the development mailbox); of messages written in the same millisecond, the last written first. */
   readonly listOutbox: (limit: number) => Effect.Effect<ReadonlyArray<OutboxRecord>, Unavailable>
+  /**
+   * The pending messages: how many, and when the oldest was written (undefined when none). One
+   * indexed read, sampled periodically for the outbox metrics.
+   */
+  readonly outboxStats: Effect.Effect<OutboxStats, Unavailable>
 
   /**
    * Deletes links and messages that can no longer matter (expired before `before`), and the

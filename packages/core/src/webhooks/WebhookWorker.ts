@@ -37,6 +37,7 @@ import type { ClaimedDelivery, WebhookAttemptRecord } from "../storage/Storage.j
 import { Storage } from "../storage/Storage.js"
 import { signedHeaders } from "./signature.js"
 import { guardedLookup } from "./target.js"
+import { countDelivery, type DeliveryOutcome, spanned } from "../telemetry/Telemetry.js"
 
 /** @since 0.0.0 */
 export interface WebhookWorkerOptions {
@@ -129,6 +130,16 @@ const post = (
 
 type Outcome = "delivered" | "retried" | "failed" | "disabled" | "lost"
 
+/** The delivery metric's outcome of each (`unrecorded`: the database could not take the outcome). */
+const deliveryOutcome: Record<Outcome | "unrecorded", DeliveryOutcome> = {
+  delivered: "delivered",
+  retried: "retry",
+  failed: "failed",
+  disabled: "failed",
+  lost: "lost",
+  unrecorded: "unrecorded"
+}
+
 const deliver = (claimed: ClaimedDelivery, timeoutMillis: number): Effect.Effect<Outcome, Unavailable, Storage | Sealer | Policies> =>
   Effect.gen(function* () {
     const storage = yield* Storage
@@ -210,7 +221,17 @@ const runPass = (settings: Settings): Effect.Effect<WebhookReport, Unavailable, 
         Effect.uninterruptible(
           deliver(c, settings.timeoutMillis).pipe(
             Effect.catchTag("Unavailable", (error) =>
-              Effect.as(Effect.logError(`Webhooks: the outcome could not be recorded: ${error.message}`), "lost" as const))
+              Effect.as(Effect.logError(`Webhooks: the outcome could not be recorded: ${error.message}`), "unrecorded" as const)),
+            Effect.tap((outcome) => countDelivery("webhook", deliveryOutcome[outcome])),
+            spanned("Lagrello.Webhooks.deliver", () => ({
+              kind: "producer",
+              attributes: {
+                "lagrello.tenant_id": c.tenantId,
+                "lagrello.webhook_id": c.webhookId,
+                "lagrello.webhook.attempt": c.attempts
+              }
+            }), { root: true }),
+            Effect.map((outcome) => (outcome === "unrecorded" ? "lost" : outcome))
           )
         ),
       { concurrency: settings.concurrency }

@@ -339,6 +339,30 @@ export const behaviourSuite = (name: string, makeStorage: () => StorageLayer) =>
         }))
     })
 
+    describe("outbox stats", () => {
+      test("count the pending messages and date the oldest", () =>
+        Effect.gen(function* () {
+          const tenantId = yield* withUser()
+          yield* Users.create(tenantId, { userId: "bob", email: "bob@example.com" })
+          const storage = yield* Storage
+          expect(yield* storage.outboxStats).toEqual({ pending: 0, oldestCreatedAt: undefined })
+          yield* MagicLink.send(tenantId, "alice")
+          yield* TestClock.adjust(Duration.seconds(2))
+          yield* MagicLink.send(tenantId, "bob")
+          expect(yield* storage.outboxStats).toEqual({ pending: 2, oldestCreatedAt: start })
+          const [claimed, ...others] = yield* storage.claimOutbox(start + 2_000, 30_000, 1)
+          expect(others).toHaveLength(0)
+          expect(claimed?.userId).toBe("alice")
+          // Leased is still pending; sent is not.
+          expect((yield* storage.outboxStats).pending).toBe(2)
+          expect(yield* storage.markOutboxSent(claimed!)).toBe(true)
+          expect(yield* storage.outboxStats).toEqual({ pending: 1, oldestCreatedAt: start + 2_000 })
+          // A superseded message is not pending.
+          yield* MagicLink.send(tenantId, "bob")
+          expect((yield* storage.outboxStats).pending).toBe(1)
+        }))
+    })
+
     describe("purge", () => {
       test("deletes expired links and finished messages once the throttle's window is past them, nothing sooner", () =>
         Effect.gen(function* () {

@@ -86,10 +86,10 @@ export class LagrelloAdapterSetup implements OnModuleInit {
     const type = adapter.getType()
     if (type === "fastify") {
       this.setupFastify(adapter.getInstance<FastifyLike>(), ours)
-      mountRoutes({ type, router: adapter.getInstance() }, this.context.runtime, prefix)
+      mountRoutes({ type, router: adapter.getInstance() }, this.context.runtime, prefix, { metrics: this.context.metrics })
     } else if (type === "express") {
       this.setupExpress(adapter.getInstance<ExpressLike>(), ours)
-      mountRoutes({ type, router: adapter.getInstance() }, this.context.runtime, prefix)
+      mountRoutes({ type, router: adapter.getInstance() }, this.context.runtime, prefix, { metrics: this.context.metrics })
     } else {
       new Logger("Lagrello").warn(`The ${type} HTTP adapter is not supported: the v1 routes are not served`)
     }

@@ -17,7 +17,15 @@
  * @since 0.0.0
  */
 import type { Answer, ClientRateLimiter, HandlerServices, IncomingRequest, Route } from "@lagrello/core"
-import { internalAnswer, notSelfHostedAnswer, notSelfHostedEndpoints, routes, unknownEndpointAnswer } from "@lagrello/core"
+import {
+  internalAnswer,
+  metricsText,
+  notSelfHostedAnswer,
+  notSelfHostedEndpoints,
+  prometheusContentType,
+  routes,
+  unknownEndpointAnswer
+} from "@lagrello/core"
 import * as Exit from "effect/Exit"
 import type { LagrelloRuntime } from "../runtime.js"
 
@@ -66,6 +74,16 @@ const write = (reply: HttpReply, answer: Answer): void => {
   else reply.send(typeof body === "string" ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength))
 }
 
+const traceIds = new WeakMap<object, string>()
+
+/**
+ * The trace id of the request's span, once one of the routes answered the request (for a request
+ * log written when the answer is sent, e.g. in Fastify's `onResponse` hook); undefined for other
+ * requests.
+ * @since 0.0.0
+ */
+export const traceIdOf = (request: object): string | undefined => traceIds.get(request)
+
 /**
  * Express takes the first route that matches, so a path with a fixed segment must come before
  * one with a parameter in its place (`/v1/users/email` before `/v1/users/:userId`); Fastify
@@ -109,8 +127,32 @@ export interface FastifyRouter {
  */
 export type ExpressRouter = Record<"get" | "post" | "put" | "patch" | "delete" | "all", (path: string, handler: Handler) => unknown>
 
+/**
+ * What else to mount beside the v1 routes.
+ * @since 0.0.0
+ */
+export interface MountOptions {
+  /** `GET /metrics`: the metrics as Prometheus text (the `telemetry.prometheus` option). */
+  readonly metrics?: boolean | undefined
+}
+
+const metricsHandler = (runtime: LagrelloRuntime): Handler => (_request, reply) => {
+  runtime.runCallback(metricsText, {
+    onExit: (exit) =>
+      write(
+        reply,
+        Exit.isSuccess(exit)
+          ? { status: 200, headers: { "content-type": prometheusContentType, "cache-control": "no-store" }, body: exit.value }
+          : internalAnswer
+      )
+  })
+}
+
 /** The routes to mount, in order: the contract's, then the fixed answers. */
-const entries = (runtime: LagrelloRuntime): ReadonlyArray<{ readonly method: string; readonly path: string; readonly handler: Handler }> => [
+const entries = (
+  runtime: LagrelloRuntime,
+  options: MountOptions
+): ReadonlyArray<{ readonly method: string; readonly path: string; readonly handler: Handler }> => [
   ...mountedRoutes.map((route) => ({
     method: route.method,
     path: route.path,
@@ -119,10 +161,18 @@ const entries = (runtime: LagrelloRuntime): ReadonlyArray<{ readonly method: str
       // function) at once, before an asynchronous answer (a write waits for its commit).
       runtime.runCallback(route.handle(incoming(request)), {
         // `handle` never fails; a failure here is the runtime's own (it was disposed).
-        onExit: (exit) => write(reply, Exit.isSuccess(exit) ? exit.value : internalAnswer)
+        onExit: (exit) => {
+          if (Exit.isSuccess(exit)) {
+            if (exit.value.traceId !== undefined) traceIds.set(request, exit.value.traceId)
+            write(reply, exit.value)
+          } else {
+            write(reply, internalAnswer)
+          }
+        }
       })
     }
   })),
+  ...(options.metrics === true ? [{ method: "GET", path: "/metrics", handler: metricsHandler(runtime) }] : []),
   ...notSelfHostedEndpoints.map((endpoint) => ({
     method: endpoint.method,
     path: endpoint.path,
@@ -133,15 +183,16 @@ const entries = (runtime: LagrelloRuntime): ReadonlyArray<{ readonly method: str
 
 /**
  * Mounts the routes on the adapter's router under `prefix` (`""` or `/auth`), answering with the
- * runtime's services.
+ * runtime's services; `GET /metrics` too with `options.metrics`.
  * @since 0.0.0
  */
 export const mountRoutes = (
   adapter: { readonly type: "fastify"; readonly router: FastifyRouter } | { readonly type: "express"; readonly router: ExpressRouter },
   runtime: LagrelloRuntime,
-  prefix: string
+  prefix: string,
+  options: MountOptions = {}
 ): void => {
-  for (const { handler, method, path } of entries(runtime)) {
+  for (const { handler, method, path } of entries(runtime, options)) {
     const url = `${prefix}${path}`
     if (adapter.type === "fastify") {
       if (method === "ALL") adapter.router.all(url, handler)

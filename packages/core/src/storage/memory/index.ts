@@ -527,6 +527,17 @@ export const makeMemoryStorage = (): StorageService => {
           .map((row) => row.record)
       ),
 
+    outboxStats: Effect.sync(() => {
+      let pending = 0
+      let oldestCreatedAt: number | undefined
+      for (const row of outbox.values()) {
+        if (row.record.status !== "pending") continue
+        pending++
+        if (oldestCreatedAt === undefined || row.record.createdAt < oldestCreatedAt) oldestCreatedAt = row.record.createdAt
+      }
+      return { pending, oldestCreatedAt }
+    }),
+
     purge: (before, enrolmentsBefore) =>
       Effect.sync(() => {
         let n = 0

@@ -705,6 +705,17 @@ const makeService = (sql: SqlClient): StorageService => {
         )
       ),
 
+    outboxStats: guard(
+      Effect.map(
+        sql<{ n: string; oldest: string | number | null }>`
+          SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE status = 'pending'`,
+        (rows) => ({
+          pending: Number(rows[0]?.n ?? 0),
+          oldestCreatedAt: rows[0]?.oldest === null || rows[0]?.oldest === undefined ? undefined : Number(rows[0].oldest)
+        })
+      )
+    ),
+
     // One statement: every deletion or none.
     purge: (before, enrolmentsBefore) =>
       guard(

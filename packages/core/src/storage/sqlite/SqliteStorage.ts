@@ -278,6 +278,9 @@ const makeService = (db: Database.Database): StorageService => {
      WHERE id = ? AND lease_until = ?`
   )
   const listMessages = q<OutboxRow>("SELECT * FROM outbox ORDER BY created_at DESC, seq DESC LIMIT ?")
+  const pendingStats = q<{ n: number; oldest: number | null }>(
+    "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE status = 'pending'"
+  )
   const purgeLinks = q("DELETE FROM magic_links WHERE expires_at < ? AND created_at < ?")
   const purgeDeletedUserLinks = q("DELETE FROM deleted_user_links WHERE expires_at < ?")
   const purgeMessages = q("DELETE FROM outbox WHERE status <> 'pending' AND expires_at < ?")
@@ -587,6 +590,11 @@ const makeService = (db: Database.Database): StorageService => {
     finishOutbox: (c, status, error, events) => write(withEvents(events, () => finish.run(status, error, c.id, c.leaseUntil).changes === 1)),
     releaseOutbox: (c) => write(() => release.run(c.id, c.leaseUntil).changes === 1),
     listOutbox: (limit) => attempt(() => listMessages.all(limit).map(outbox)),
+
+    outboxStats: attempt(() => {
+      const row = pendingStats.get()!
+      return { pending: row.n, oldestCreatedAt: row.oldest ?? undefined }
+    }),
 
     purge: (before, enrolmentsBefore) =>
       write(
