@@ -13,6 +13,11 @@ import * as Options from "@effect/cli/Options"
 import {
   CallbackUrl,
   CreateTokenRequest,
+  decodeCursor,
+  encodeCursor,
+  Events,
+  EventTypeSchema,
+  eventTypes,
   expand,
   invalidMessage,
   KeyRotation,
@@ -23,9 +28,11 @@ import {
   TenantName,
   Tenants,
   Tokens,
-  UserTransfer
+  UserTransfer,
+  Webhooks
 } from "@lagrello/core"
 import * as Effect from "effect/Effect"
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -467,6 +474,204 @@ const outbox = Command.make("outbox").pipe(
   Command.withSubcommands([outboxList, outboxRetry])
 )
 
+// ---------------------------------------------------------------------------------------------
+
+/** Answers when the process receives SIGINT or SIGTERM (while waited for: no handler otherwise). */
+const stopSignal = Effect.async<void>((resume) => {
+  const stop = () => resume(Effect.void)
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  return Effect.sync(() => {
+    process.off("SIGINT", stop)
+    process.off("SIGTERM", stop)
+  })
+})
+
+/** Events per read of the log (the pull API's largest page). */
+const tailPage = 1000
+
+interface TailEvent {
+  readonly occurredAt: string
+  readonly type: string
+  readonly userId?: string
+  readonly actor?: string
+}
+
+const eventLine = (e: TailEvent) => `${e.occurredAt}  ${e.type.padEnd(24)}  user=${e.userId ?? "-"}  actor=${e.actor ?? "-"}`
+
+const eventsTail = Command.make(
+  "tail",
+  {
+    tenant: tenantOption,
+    types: Options.text("type").pipe(
+      Options.repeated,
+      Options.withDescription(`Only events of this type (repeat for several): ${eventTypes.join(", ")}`)
+    ),
+    after: Options.text("after").pipe(
+      Options.optional,
+      Options.withDescription("Start after this cursor (the one printed on stderr at the end of an earlier run)")
+    ),
+    follow: Options.boolean("follow").pipe(
+      Options.withDescription("Keep reading new events until SIGINT or SIGTERM (then exit 0)")
+    ),
+    interval: Options.integer("interval").pipe(
+      Options.withDefault(1000),
+      Options.withDescription("With --follow: milliseconds between reads once the log is read to its end")
+    ),
+    json: Options.boolean("json").pipe(Options.withDescription("Print each event as the API answers it, one JSON per line"))
+  },
+  (args) =>
+    Effect.gen(function*() {
+      for (const type of args.types) {
+        if (!Schema.is(EventTypeSchema)(type)) {
+          return yield* new BadUsage({
+            message: "--type must be an event type such as user.created (lagrello events tail --help lists them)"
+          })
+        }
+      }
+      const after = Option.getOrUndefined(args.after)
+      if (after !== undefined && decodeCursor(after) === undefined) {
+        return yield* new BadUsage({ message: "--after must be a cursor printed by an earlier lagrello events tail" })
+      }
+      const interval = yield* positive("interval", args.interval)
+      return yield* withServices(() =>
+        Effect.gen(function*() {
+          const tenant = yield* findTenant(args.tenant)
+          let cursor = after ?? encodeCursor({ position: "0", id: "" })
+          // Reads the log to its end; each page is printed and the cursor moved on at once, so an
+          // interruption (a signal) never prints an event twice nor skips one.
+          const readToEnd = Effect.gen(function*() {
+            for (;;) {
+              const page = yield* Events.list(tenant.tenantId, {
+                after: cursor,
+                limit: tailPage,
+                types: args.types.length === 0 ? undefined : args.types
+              }).pipe(Effect.catchTag("InvalidPayload", (error) => new BadUsage({ message: error.message })))
+              yield* Effect.uninterruptible(
+                Effect.gen(function*() {
+                  if (page.events.length > 0) {
+                    yield* out(
+                      page.events.map((e) => `${args.json ? JSON.stringify(e) : eventLine(e)}\n`).join("")
+                    )
+                  }
+                  cursor = page.next
+                })
+              )
+              if (page.events.length < tailPage) return
+            }
+          })
+          const printCursor = Effect.suspend(() =>
+            note(`Last cursor: ${cursor} (lagrello events tail --after ${cursor} continues from here)`)
+          )
+          if (!args.follow) return yield* Effect.zipRight(readToEnd, printCursor)
+          const following = Effect.forever(Effect.zipRight(readToEnd, Effect.sleep(Duration.millis(interval))))
+          yield* Effect.raceFirst(following, stopSignal).pipe(Effect.ensuring(printCursor))
+        })
+      )
+    })
+).pipe(
+  Command.withDescription(
+    "Print a tenant's events in log order (as GET /v1/events reads them), one line each; --follow keeps reading"
+  )
+)
+
+const events = Command.make("events").pipe(
+  Command.withDescription("The event log: tail"),
+  Command.withSubcommands([eventsTail])
+)
+
+// ---------------------------------------------------------------------------------------------
+
+/** The tenant's webhook, else a failure naming the command that lists them. */
+const findWebhook = (tenantId: string, webhookId: string) =>
+  Effect.gen(function*() {
+    const storage = yield* Storage
+    if (Option.isNone(yield* storage.getWebhook(tenantId, webhookId))) {
+      return yield* new CliFailure({ message: "No webhook with this id in this tenant (lagrello webhooks list shows them)" })
+    }
+  })
+
+const webhooksList = Command.make("list", { tenant: tenantOption, json: jsonOption }, (args) =>
+  withServices(() =>
+    Effect.gen(function*() {
+      const tenant = yield* findTenant(args.tenant)
+      const { data } = yield* Webhooks.list(tenant.tenantId)
+      if (args.json) return yield* json(data)
+      yield* table(
+        ["WEBHOOK ID", "ENABLED", "CREATED", "EVENTS", "URL"],
+        data.map((w) => [w.id, w.enabled ? "yes" : "no", w.createdAt, w.events.join(","), w.url])
+      )
+    })
+  )).pipe(Command.withDescription("List a tenant's webhooks, oldest first (never their signing secrets)"))
+
+const isoDate = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/
+
+const webhooksRedeliver = Command.make(
+  "redeliver",
+  {
+    tenant: tenantOption,
+    webhook: Options.text("webhook").pipe(Options.withDescription("The webhook's id (wh_...)")),
+    deliveries: Options.text("delivery").pipe(
+      Options.repeated,
+      Options.withDescription("A delivery to make due again, by its id (its event's id; repeat for several)")
+    ),
+    failed: Options.boolean("failed").pipe(Options.withDescription("Every failed delivery of the webhook")),
+    since: Options.text("since").pipe(
+      Options.optional,
+      Options.withDescription("With --failed: only deliveries created at or after this ISO 8601 time")
+    )
+  },
+  (args) =>
+    Effect.gen(function*() {
+      if (args.failed === (args.deliveries.length > 0)) {
+        return yield* new BadUsage({ message: "webhooks redeliver: give --delivery ids, or --failed" })
+      }
+      let since: number | undefined
+      if (Option.isSome(args.since)) {
+        if (!args.failed) return yield* new BadUsage({ message: "--since goes with --failed" })
+        since = isoDate.test(args.since.value) ? Date.parse(args.since.value) : Number.NaN
+        if (Number.isNaN(since)) {
+          return yield* new BadUsage({ message: "--since must be an ISO 8601 time such as 2026-01-31T12:00:00Z" })
+        }
+      }
+      return yield* withServices(() =>
+        Effect.gen(function*() {
+          const tenant = yield* findTenant(args.tenant)
+          yield* findWebhook(tenant.tenantId, args.webhook)
+          if (args.failed) {
+            const count = yield* Webhooks.retryFailed(tenant.tenantId, args.webhook, { since }).pipe(
+              Effect.catchTag("NotFound", (error) => new CliFailure({ message: error.message }))
+            )
+            return yield* line(`${count} failed delivery(ies) due again`)
+          }
+          let count = 0
+          for (const id of new Set(args.deliveries)) {
+            const done = yield* Webhooks.retry(tenant.tenantId, args.webhook, id).pipe(
+              Effect.as(true),
+              Effect.catchTag("NotFound", () => Effect.succeed(false))
+            )
+            if (done) count++
+          }
+          yield* line(`${count} delivery(ies) due again`)
+          const missed = new Set(args.deliveries).size - count
+          if (missed > 0) {
+            return yield* new CliFailure({ message: `${missed} delivery id(s) are not deliveries of this webhook` })
+          }
+        })
+      )
+    })
+).pipe(
+  Command.withDescription(
+    "Make deliveries of a webhook due now (the servers' webhook workers send them), by id or every failed one; " +
+      "a webhook disabled for its failures is enabled again"
+  )
+)
+
+const webhooks = Command.make("webhooks").pipe(
+  Command.withDescription("Webhooks: list, redeliver"),
+  Command.withSubcommands([webhooksList, webhooksRedeliver])
+)
+
 /**
  * The `lagrello` command with its subcommands.
  * @since 0.0.0
@@ -475,5 +680,5 @@ export const lagrello = Command.make("lagrello").pipe(
   Command.withDescription(
     "Operate a Lagrello database directly, configured like the server (DATABASE_URL, LAGRELLO_ENCRYPTION_KEY)"
   ),
-  Command.withSubcommands([migrate, tenant, token, keys, users, outbox])
+  Command.withSubcommands([migrate, tenant, token, keys, users, outbox, events, webhooks])
 )

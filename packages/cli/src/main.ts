@@ -26,7 +26,7 @@ const ansi = /\u001b\[[0-9;]*m/g
 /** The words of the command line itself (commands, choices), which messages may quote. */
 const words = new Set([
   "lagrello", "migrate", "tenant", "token", "keys", "users", "outbox", "create", "list", "revoke", "status", "rotate",
-  "export", "import", "retry", "READ", "WRITE", "ADMIN", "pending", "sent", "expired", "failed", "superseded"
+  "export", "import", "retry", "events", "tail", "webhooks", "redeliver", "READ", "WRITE", "ADMIN", "pending", "sent", "expired", "failed", "superseded"
 ])
 
 /**

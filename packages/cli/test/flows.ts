@@ -4,6 +4,8 @@
  */
 import { spawn } from "node:child_process"
 import { readFileSync, statSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { afterEach, expect, it } from "vitest"
 import {
@@ -19,6 +21,8 @@ import {
   lagrello,
   ok,
   okJson,
+  query,
+  spawnLagrello,
   startDemo,
   verify
 } from "./support/cli.js"
@@ -218,5 +222,140 @@ export const cliFlows = (makeDb: () => Promise<Db>) => {
     expect(none).toEqual([])
     const retried = await ok(["outbox", "retry", "--all"], env)
     expect(retried.stdout).toContain("0 message(s) due again")
+  })
+
+  it("events tail prints a running server's events in log order; --after continues; --follow stops on SIGTERM", async () => {
+    const db = await database()
+    const { accessToken: token, env } = await withTenant(db, keysA)
+    const server = await demo(env)
+    const create = async (userId: string) =>
+      expect((await call(server.url, "POST", "/v1/users", { token, body: { userId, email: `${userId}@example.com` } })).status).toBe(201)
+    await create("alice")
+    await create("bob")
+    const cursorOf = (stderr: string) => /Last cursor: (\S+) /.exec(stderr)?.[1] ?? "(no cursor)"
+
+    // The JSON lines are the events as GET /v1/events answers them, in the same order.
+    const all = await ok(["events", "tail", "--tenant", "Acme", "--json"], env)
+    const api = await call(server.url, "GET", "/v1/events?limit=1000", { token })
+    const pulled = (api.json as { events: Array<{ type: string; userId?: string }>; next: string })
+    expect(all.stdout.trim().split("\n").map((l) => JSON.parse(l) as unknown)).toEqual(pulled.events)
+    expect(cursorOf(all.stderr)).toBe(pulled.next)
+    expect(pulled.events.filter((e) => e.type === "user.created").map((e) => e.userId)).toEqual(["alice", "bob"])
+
+    // The human lines, of one type; no e-mail address anywhere.
+    const created = await ok(["events", "tail", "--tenant", "Acme", "--type", "user.created"], env)
+    const lines = created.stdout.trim().split("\n")
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(/^\d{4}-\d{2}-\d{2}T\S+Z\s+user\.created\s+user=alice\s+actor=\S+$/)
+    expect(lines[1]).toContain("user=bob")
+    expect(created.stdout + created.stderr + all.stdout).not.toContain("@example.com")
+
+    // --after the printed cursor: only what came since, nothing twice.
+    await create("carol")
+    const since = await ok(["events", "tail", "--tenant", "Acme", "--type", "user.created", "--after", cursorOf(created.stderr)], env)
+    expect(since.stdout.trim().split("\n")).toEqual([expect.stringContaining("user=carol")])
+    const nothing = await ok(["events", "tail", "--tenant", "Acme", "--type", "user.created", "--after", cursorOf(since.stderr)], env)
+    expect(nothing.stdout).toBe("")
+    expect(cursorOf(nothing.stderr)).toBe(cursorOf(since.stderr))
+
+    // --follow: new events as they come, each once; SIGTERM ends it with exit 0 and the last cursor.
+    const follow = spawnLagrello(
+      ["events", "tail", "--tenant", "Acme", "--follow", "--interval", "50", "--json", "--after", cursorOf(since.stderr)],
+      env
+    )
+    await create("dave")
+    await follow.until((out) => out.includes(`"userId":"dave"`))
+    await create("erin")
+    await follow.until((out) => out.includes(`"userId":"erin"`))
+    follow.signal("SIGTERM")
+    const ended = await follow.exited
+    expect(ended.code).toBe(0)
+    const followed = ended.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; type: string; userId?: string })
+    expect(followed.filter((e) => e.type === "user.created").map((e) => e.userId)).toEqual(["dave", "erin"])
+    expect(new Set(followed.map((e) => e.id)).size).toBe(followed.length)
+    const rest = await ok(["events", "tail", "--tenant", "Acme", "--after", cursorOf(ended.stderr)], env)
+    expect(rest.stdout).toBe("")
+
+    const unknown = await lagrello(["events", "tail", "--tenant", "Nobody"], env)
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr.trim().split("\n")).toEqual([expect.stringContaining("No tenant has this name or id")])
+  })
+
+  it("webhooks redeliver makes failed deliveries due again, and the server sends them", async () => {
+    const db = await database()
+    const { accessToken: token, env } = await withTenant(db, keysA)
+    let answer = 500
+    const received: Array<string> = []
+    const waiters: Array<() => void> = []
+    const receiver = createServer((request, response) => {
+      request.resume()
+      request.on("end", () => {
+        // The ids of the deliveries it accepted (200).
+        if (answer === 200) received.push(String(request.headers["webhook-id"]))
+        response.writeHead(answer).end()
+        waiters.splice(0).forEach((w) => w())
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+    cleanups.push(() => new Promise((resolve) => receiver.close(resolve)))
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+    const serverEnv = { ...env, LAGRELLO_WEBHOOK_ALLOW_PRIVATE: "1" }
+    let server = await demo(serverEnv)
+    const made = await call(server.url, "POST", "/v1/webhooks", { token, body: { url: hookUrl, events: ["user.created"] } })
+    expect(made.status).toBe(201)
+    const hook = made.json as { id: string; secret: string }
+    for (const userId of ["alice", "bob"]) {
+      expect((await call(server.url, "POST", "/v1/users", { token, body: { userId } })).status).toBe(201)
+    }
+    const listed = await call(server.url, "GET", `/v1/webhooks/${hook.id}/deliveries`, { token })
+    const ids = (listed.json as { data: Array<{ id: string }> }).data.map((d) => d.id)
+    expect(ids).toHaveLength(2)
+    await server.stop()
+
+    // Failed for good (as after 3 days of 500s): set in the database directly.
+    await query(db, "UPDATE webhook_deliveries SET status = 'failed'")
+    const statuses = async () =>
+      Object.fromEntries(
+        (await query<{ event_id: string; status: string }>(db, "SELECT event_id, status FROM webhook_deliveries"))
+          .map((r) => [r.event_id, r.status])
+      )
+
+    const hooks = await ok(["webhooks", "list", "--tenant", "Acme", "--json"], env)
+    expect((JSON.parse(hooks.stdout) as Array<{ id: string; url: string }>).map((w) => [w.id, w.url])).toEqual([[hook.id, hookUrl]])
+    expect(hooks.stdout).not.toContain(hook.secret)
+    expect((await ok(["webhooks", "list", "--tenant", "Acme"], env)).stdout).not.toContain(hook.secret)
+
+    // One by id; an id that is no delivery of it fails the run (exit 1) after the others.
+    const one = await lagrello(["webhooks", "redeliver", "--tenant", "Acme", "--webhook", hook.id, "--delivery", ids[0]!, "--delivery", "evt_nope"], env)
+    expect(one.code).toBe(1)
+    expect(one.stdout).toContain("1 delivery(ies) due again")
+    expect(one.stderr.trim().split("\n")).toHaveLength(1)
+    expect(await statuses()).toEqual({ [ids[0]!]: "pending", [ids[1]!]: "failed" })
+
+    // --failed, only those created since a time to come: none; then all of them.
+    const future = new Date(Date.now() + 3_600_000).toISOString()
+    const none = await ok(["webhooks", "redeliver", "--tenant", "Acme", "--webhook", hook.id, "--failed", "--since", future], env)
+    expect(none.stdout).toContain("0 failed delivery(ies) due again")
+    const rest = await ok(["webhooks", "redeliver", "--tenant", "Acme", "--webhook", hook.id, "--failed"], env)
+    expect(rest.stdout).toContain("1 failed delivery(ies) due again")
+    expect(await statuses()).toEqual({ [ids[0]!]: "pending", [ids[1]!]: "pending" })
+
+    // A server sends them to the endpoint, which answers 200 now; the API lists them delivered.
+    answer = 200
+    const delivered = new Promise<void>((resolve) => {
+      const check = () => (ids.every((id) => received.includes(id)) ? resolve() : waiters.push(check))
+      check()
+    })
+    server = await demo(serverEnv)
+    await delivered
+    const after = await call(server.url, "GET", `/v1/webhooks/${hook.id}/deliveries`, { token })
+    const deliveredStatuses = async () =>
+      (await call(server.url, "GET", `/v1/webhooks/${hook.id}/deliveries`, { token })).json as { data: Array<{ status: string }> }
+    expect(after.status).toBe(200)
+    await expect.poll(async () => (await deliveredStatuses()).data.map((d) => d.status)).toEqual(["delivered", "delivered"])
+
+    const unknown = await lagrello(["webhooks", "redeliver", "--tenant", "Acme", "--webhook", "wh_nope", "--failed"], env)
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr.trim().split("\n")).toEqual([expect.stringContaining("No webhook with this id")])
   })
 }

@@ -29,7 +29,15 @@ describe("lagrello's exit codes", () => {
     [["token", "create", "--tenant", "Acme", "--name", "x", "--permission", "ROOT"], /READ, WRITE, ADMIN/],
     [["outbox", "retry"], /give the ids of failed messages, or --all/],
     [["outbox", "list", "--status", "lost"], /pending, sent, expired, failed, superseded/],
-    [["tenant", "create", "x".repeat(200)], /Invalid tenant name/]
+    [["tenant", "create", "x".repeat(200)], /Invalid tenant name/],
+    [["events", "tail", "--tenant", "Acme", "--type", "banana-s3cret"], /--type must be an event type/],
+    [["events", "tail", "--tenant", "Acme", "--after", "banana-s3cret"], /--after must be a cursor/],
+    [["events", "tail", "--tenant", "Acme", "--follow", "--interval", "0"], /--interval must be a whole number/],
+    [["events", "tail"], /--tenant/],
+    [["webhooks", "redeliver", "--tenant", "Acme", "--webhook", "wh_x"], /give --delivery ids, or --failed/],
+    [["webhooks", "redeliver", "--tenant", "Acme", "--webhook", "wh_x", "--failed", "--delivery", "evt_x"], /give --delivery ids, or --failed/],
+    [["webhooks", "redeliver", "--tenant", "Acme", "--webhook", "wh_x", "--failed", "--since", "banana-s3cret"], /--since must be an ISO 8601 time/],
+    [["webhooks", "redeliver", "--tenant", "Acme", "--webhook", "wh_x", "--delivery", "evt_x", "--since", "2026-01-01"], /--since goes with --failed/]
   ])("lagrello %j exits 2 with one line", async (args, message) => {
     const ran = await lagrello(args, env)
     expect(ran.code).toBe(2)
@@ -42,7 +50,7 @@ describe("lagrello's exit codes", () => {
   it("--help lists every command and exits 0", async () => {
     const ran = await lagrello(["--help"], env)
     expect(ran.code).toBe(0)
-    for (const command of ["migrate", "tenant create", "token revoke", "keys rotate", "users import", "outbox retry"]) {
+    for (const command of ["migrate", "tenant create", "token revoke", "keys rotate", "users import", "outbox retry", "events tail", "webhooks list", "webhooks redeliver"]) {
       expect(ran.stdout).toContain(command)
     }
   })

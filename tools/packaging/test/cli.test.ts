@@ -53,7 +53,7 @@ describe("the CLI's README, as written", () => {
     expect(lock.packages["node_modules/@lagrello/cli"]?.resolved).toMatch(/^file:.*\.tgz$/)
     // One effect, of the 3.x line (npm's latest is 4.x).
     expect(lock.packages["node_modules/effect"]?.version).toMatch(/^3\./)
-    for (const command of ["migrate", "tenant create", "keys rotate", "users export", "outbox retry"]) {
+    for (const command of ["migrate", "tenant create", "keys rotate", "users export", "outbox retry", "events tail", "webhooks redeliver"]) {
       expect(outputs[0]).toContain(command)
     }
   })
@@ -63,6 +63,9 @@ describe("the CLI's README, as written", () => {
     expect(acme.accessToken).toMatch(/^[0-9a-f-]{36}$/)
     const ci = JSON.parse(readFileSync(join(dir, "ci-token.json"), "utf8")) as { tokenKey: string; permissions: Array<string> }
     expect(ci.permissions).toEqual(["READ", "WRITE"])
+    // events tail printed the creation of the ci token (by the operator: no actor), and no token.
+    expect(outputs[1]!.match(/^\S+Z\s+token\.created\s+user=-\s+actor=-$/gm)).toHaveLength(1)
+    expect(outputs[1]).not.toContain(ci.tokenKey)
     const listed = await bash("DATABASE_URL=sqlite:./data/lagrello.db npx lagrello token list --tenant Acme --json")
     expect(listed.status, listed.stderr).toBe(0)
     const tokens = JSON.parse(listed.stdout) as Array<{ tokenName: string }>

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import Database from "better-sqlite3"
+import * as Pg from "pg"
 import { base32Decode, totpAt } from "@lagrello/core"
 import { call, startDemo } from "../../../../apps/demo/test/support/server.js"
 import { createDatabase } from "../../../core/test/support/postgres.js"
@@ -109,3 +111,51 @@ export const enrol = async (url: string, token: string, userId: string, confirm 
 /** Verifies the user's code of the next step: the status answered. */
 export const verify = async (url: string, token: string, userId: string, secretKey: string) =>
   (await call(url, "GET", `/v1/users/${userId}/totp?payload=${code(secretKey, 1)}`, { token })).status
+
+/**
+ * Runs a statement on the test's database directly, outside Lagrello (to set up a state that
+ * takes days to reach, or to look at one): the rows it answers.
+ */
+export const query = async <Row>(db: Db, statement: string): Promise<Array<Row>> => {
+  if (db.url.startsWith("sqlite:")) {
+    const sqlite = new Database(db.url.slice("sqlite:".length))
+    try {
+      const prepared = sqlite.prepare(statement)
+      return prepared.reader ? (prepared.all() as Array<Row>) : (prepared.run(), [])
+    } finally {
+      sqlite.close()
+    }
+  }
+  const client = new Pg.Client({ connectionString: db.url })
+  await client.connect()
+  try {
+    return (await client.query(statement)).rows as Array<Row>
+  } finally {
+    await client.end()
+  }
+}
+
+/** A process of `lagrello args...` left running: its output so far, a wait for some, its end. */
+export const spawnLagrello = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...baseEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  let stdout = ""
+  let stderr = ""
+  const waiters: Array<() => void> = []
+  const wake = () => waiters.splice(0).forEach((w) => w())
+  child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk.toString()), wake()))
+  child.stderr.on("data", (chunk: Buffer) => ((stderr += chunk.toString()), wake()))
+  const exited = new Promise<Ran>((resolve) =>
+    child.on("exit", (code) => setImmediate(() => resolve({ code, stdout, stderr })))
+  )
+  return {
+    stdout: () => stdout,
+    /** Waits until stdout satisfies `done` (the test's timeout bounds the wait). */
+    until: (done: (stdout: string) => boolean): Promise<void> =>
+      new Promise((resolve) => {
+        const check = () => (done(stdout) ? resolve() : waiters.push(check))
+        check()
+      }),
+    signal: (signal: NodeJS.Signals) => child.kill(signal),
+    exited
+  }
+}

@@ -74,6 +74,13 @@ export interface ListOptions {
   readonly limit?: number | undefined
   /** Only events of this type. */
   readonly type?: string | undefined
+  /** Only events of these types (with `type`: of any of them). */
+  readonly types?: ReadonlyArray<string> | undefined
+}
+
+const types = (options: ListOptions): ReadonlyArray<string> | undefined => {
+  const all = [...(options.type === undefined ? [] : [options.type]), ...(options.types ?? [])]
+  return all.length === 0 ? undefined : all
 }
 
 /**
@@ -93,7 +100,7 @@ export const list = (tenantId: string, options: ListOptions = {}) =>
       tenantId,
       after,
       limit: options.limit ?? 100,
-      types: options.type === undefined ? undefined : [options.type]
+      types: types(options)
     })
     return { events: page.events.map((e: EventRecord) => eventJson(e)), next: encodeCursor(page.next) }
   }).pipe(operationSpan("Lagrello.Events.list", tenantId))

@@ -146,3 +146,16 @@ export const retry = (tenantId: string, id: string, deliveryId: string) =>
     const retried = yield* storage.retryWebhookDelivery(tenantId, id, deliveryId, yield* Clock.currentTimeMillis)
     if (!retried) return yield* new NotFound({ message: "No delivery with this id for this webhook in this tenant" })
   }).pipe(span("retry", tenantId))
+
+/**
+ * Makes every failed delivery of a webhook (created at or after `since`, when given) due now, and
+ * enables the webhook again when there was one; answers how many. `NotFound` for an unknown
+ * webhook.
+ * @since 0.0.0
+ */
+export const retryFailed = (tenantId: string, id: string, options: { readonly since?: number | undefined } = {}) =>
+  Effect.gen(function* () {
+    const storage = yield* Storage
+    if (Option.isNone(yield* storage.getWebhook(tenantId, id))) return yield* notFound
+    return yield* storage.retryFailedWebhookDeliveries(tenantId, id, options.since ?? 0, yield* Clock.currentTimeMillis)
+  }).pipe(span("retryFailed", tenantId))

@@ -502,6 +502,16 @@ export interface StorageService {
     deliveryId: string,
     now: number
   ) => Effect.Effect<boolean, Unavailable>
+  /**
+   * Makes every failed delivery of a webhook created at or after `since` due again now, in one
+   * step, and enables the webhook again when there was one. Answers how many.
+   */
+  readonly retryFailedWebhookDeliveries: (
+    tenantId: string,
+    webhookId: string,
+    since: number,
+    now: number
+  ) => Effect.Effect<number, Unavailable>
   /** Leases up to `limit` due deliveries of enabled webhooks, as `claimOutbox` does messages. */
   readonly claimWebhookDeliveries: (
     now: number,

@@ -209,6 +209,19 @@ export const webhooksSuite = (name: string, makeStorage: () => StorageLayer) =>
         }
         const [d] = (yield* Webhooks.deliveries(tenantId, hook.id)).data
         expect(d!.status).toBe("failed")
+
+        // Redelivering the failed ones: none created since a later time, then this one, due now.
+        const later = Date.parse(d!.createdAt) + 1
+        expect(yield* Webhooks.retryFailed(tenantId, hook.id, { since: later })).toBe(0)
+        expect((yield* Webhooks.deliveries(tenantId, hook.id)).data[0]!.status).toBe("failed")
+        expect(yield* Webhooks.retryFailed(tenantId, hook.id)).toBe(1)
+        const [again] = (yield* Webhooks.deliveries(tenantId, hook.id)).data
+        expect(again!.status).toBe("pending")
+        expect(Date.parse(again!.nextAttemptAt!)).toBeLessThanOrEqual(yield* Clock.currentTimeMillis)
+        expect((yield* Webhooks.list(tenantId)).data[0]!.enabled).toBe(true)
+        expect(yield* Webhooks.retryFailed(tenantId, hook.id)).toBe(0)
+        const unknown = yield* Effect.either(Webhooks.retryFailed(tenantId, "wh_unknown"))
+        expect(Either.isLeft(unknown) && unknown.left._tag).toBe("NotFound")
       }))
 
     test("private and loopback addresses are refused unless allowed, at creation and at delivery", () =>

@@ -925,6 +925,20 @@ export const makeMemoryStorage = (): StorageService => {
         webhooks.set(webhookId, { ...webhook, enabled: true, failingSince: undefined })
         return true
       }),
+    retryFailedWebhookDeliveries: (tenantId, webhookId, since, now) =>
+      Effect.sync(() => {
+        const webhook = webhooks.get(webhookId)
+        if (webhook === undefined || webhook.tenantId !== tenantId) return 0
+        let changed = 0
+        for (const row of deliveries.values()) {
+          if (row.webhookId !== webhookId || row.tenantId !== tenantId || row.status !== "failed" || row.createdAt < since) continue
+          row.status = "pending"
+          row.nextAttemptAt = now
+          changed++
+        }
+        if (changed > 0) webhooks.set(webhookId, { ...webhook, enabled: true, failingSince: undefined })
+        return changed
+      }),
     claimWebhookDeliveries: (now, leaseMillis, limit) =>
       Effect.sync(() => {
         const due = [...deliveries.values()]

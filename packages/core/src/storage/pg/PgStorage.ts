@@ -1087,6 +1087,17 @@ const makeService = (sql: SqlClient): StorageService => {
           return true
         })
       ),
+    retryFailedWebhookDeliveries: (tenantId, webhookId, since, now) =>
+      transaction(
+        Effect.gen(function* () {
+          const updated = yield* sql`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${now}
+            WHERE tenant_id = ${tenantId} AND webhook_id = ${webhookId} AND status = 'failed' AND created_at >= ${since}
+            RETURNING event_id`
+          if (updated.length === 0) return 0
+          yield* sql`UPDATE webhooks SET enabled = true, failing_since = NULL WHERE id = ${webhookId}`
+          return updated.length
+        })
+      ),
     // As claimOutbox: rows leased by another worker right now are skipped.
     claimWebhookDeliveries: (now, leaseMillis, limit) =>
       guard(

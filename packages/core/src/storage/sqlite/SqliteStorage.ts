@@ -421,6 +421,10 @@ const makeService = (db: Database.Database): StorageService => {
      WHERE tenant_id = ? AND webhook_id = ? AND event_id = ?`
   )
   const enableWebhook = q("UPDATE webhooks SET enabled = 1, failing_since = NULL WHERE id = ?")
+  const retryFailedDeliveries = q(
+    `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?
+     WHERE tenant_id = ? AND webhook_id = ? AND status = 'failed' AND created_at >= ?`
+  )
   const claimDeliveries = q<DeliveryRow>(
     `UPDATE webhook_deliveries SET lease_until = @leaseUntil, attempts = attempts + 1
      WHERE rowid IN (
@@ -796,6 +800,12 @@ const makeService = (db: Database.Database): StorageService => {
         if (retryDelivery.run(now, tenantId, webhookId, deliveryId).changes !== 1) return false
         enableWebhook.run(webhookId)
         return true
+      }),
+    retryFailedWebhookDeliveries: (tenantId, webhookId, since, now) =>
+      write(() => {
+        const changed = retryFailedDeliveries.run(now, tenantId, webhookId, since).changes
+        if (changed > 0) enableWebhook.run(webhookId)
+        return changed
       }),
     claimWebhookDeliveries: (now, leaseMillis, limit) =>
       write(() => {
