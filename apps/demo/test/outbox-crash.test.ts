@@ -52,6 +52,9 @@ const startHoldingSink = async () => {
       resolve(typeof address === "object" && address !== null ? address.port : 0)
     })
   })
+  // A demo stopped (or killed) in the middle of a session resets its connection: expected here,
+  // and without a listener the server's "error" event would be an uncaught exception.
+  server.on("error", () => {})
   return {
     url: `smtp://127.0.0.1:${port}`,
     held: () => held,
