@@ -6,7 +6,15 @@
  * @internal
  */
 import type { Permission } from "../domain/permissions.js"
-import type { AccessTokenRecord, OutboxRecord, OutboxStatus, TenantRecord, TotpRecord, UserRecord } from "./Storage.js"
+import type {
+  AccessTokenRecord,
+  ExportedUser,
+  OutboxRecord,
+  OutboxStatus,
+  TenantRecord,
+  TotpRecord,
+  UserRecord
+} from "./Storage.js"
 
 export interface TenantRow {
   tenant_id: string
@@ -88,4 +96,39 @@ export const outbox = (r: OutboxRow): OutboxRecord => ({
   nextAttemptAt: r.next_attempt_at,
   lastError: r.last_error ?? undefined,
   leaseUntil: r.lease_until
+})
+
+/** A sealed value as the operator's listing reads it (see `StorageService.listSealed`). */
+export interface SealedRow {
+  tenant_id: string
+  user_id: string
+  id: string
+  sealed: string
+}
+
+/** A user with its TOTP state, as `users export` reads it (`has_totp`: 1 or true). */
+export interface ExportRow {
+  user_id: string
+  email: string | null
+  created_at: number | string
+  has_totp: number | boolean
+  confirmed_secret: string | null
+  pending_secret: string | null
+  pending_since: number | string | null
+  last_step: number | string | null
+}
+
+export const exported = (r: ExportRow): ExportedUser => ({
+  userId: r.user_id,
+  email: r.email ?? undefined,
+  // PostgreSQL's BIGINT columns come as strings.
+  createdAt: Number(r.created_at),
+  totp: r.has_totp === 1 || r.has_totp === true
+    ? {
+      confirmedSecret: r.confirmed_secret ?? undefined,
+      pendingSecret: r.pending_secret ?? undefined,
+      pendingSince: r.pending_since === null ? undefined : Number(r.pending_since),
+      lastStep: r.last_step === null ? undefined : Number(r.last_step)
+    }
+    : undefined
 })

@@ -41,11 +41,11 @@ import {
   startCursor,
   webhookOfRow
 } from "../events.js"
-import type { ExportedUser, HandoffRead, OutboxRecord, SealedKind, StorageService } from "../Storage.js"
+import type { HandoffRead, OutboxRecord, SealedKind, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
-import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
+import type { ExportRow, OutboxRow, SealedRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
 import type { PgStorageOptions } from "./options.js"
-import { outbox, tenant, token, totp, user } from "../rows.js"
+import { exported, outbox, tenant, token, totp, user } from "../rows.js"
 import { migrationLockKey, migrations } from "./migrations.js"
 
 export type { PgStorageOptions } from "./options.js"
@@ -1168,38 +1168,6 @@ const totpColumn = (kind: SealedKind) => (kind === "totp-pending" ? "pending_sec
 
 const webhookColumn = (kind: "webhook-secret" | "webhook-previous-secret") =>
   kind === "webhook-secret" ? "secret" : "previous_secret"
-
-interface SealedRow {
-  tenant_id: string
-  user_id: string
-  id: string
-  sealed: string
-}
-
-interface ExportRow {
-  user_id: string
-  email: string | null
-  created_at: number
-  has_totp: boolean
-  confirmed_secret: string | null
-  pending_secret: string | null
-  pending_since: number | null
-  last_step: number | null
-}
-
-const exported = (r: ExportRow): ExportedUser => ({
-  userId: r.user_id,
-  email: r.email ?? undefined,
-  createdAt: Number(r.created_at),
-  totp: r.has_totp
-    ? {
-      confirmedSecret: r.confirmed_secret ?? undefined,
-      pendingSecret: r.pending_secret ?? undefined,
-      pendingSince: r.pending_since === null ? undefined : Number(r.pending_since),
-      lastStep: r.last_step === null ? undefined : Number(r.last_step)
-    }
-    : undefined
-})
 
 // ---------------------------------------------------------------------------------------------
 // Constructors.

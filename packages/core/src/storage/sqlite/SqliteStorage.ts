@@ -30,10 +30,10 @@ import {
   startCursor,
   webhookOfRow
 } from "../events.js"
-import type { ExportedUser, HandoffRead, SealedKind, StorageService } from "../Storage.js"
+import type { HandoffRead, SealedKind, StorageService } from "../Storage.js"
 import { Storage } from "../Storage.js"
-import type { OutboxRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
-import { outbox, tenant, token, totp, user } from "../rows.js"
+import type { ExportRow, OutboxRow, SealedRow, TenantRow, TokenRow, TotpRow, UserRow } from "../rows.js"
+import { exported, outbox, tenant, token, totp, user } from "../rows.js"
 import { makeGroupCommit } from "./GroupCommit.js"
 import { migrations } from "./migrations.js"
 
@@ -842,38 +842,6 @@ const makeService = (db: Database.Database): StorageService => {
 const keyIdOf = (column: string) =>
   `CASE WHEN substr(${column}, 1, 3) = 'v1.' AND instr(substr(${column}, 4), '.') > 1
      THEN substr(${column}, 4, instr(substr(${column}, 4), '.') - 1) ELSE '' END`
-
-interface SealedRow {
-  tenant_id: string
-  user_id: string
-  id: string
-  sealed: string
-}
-
-interface ExportRow {
-  user_id: string
-  email: string | null
-  created_at: number
-  has_totp: number
-  confirmed_secret: string | null
-  pending_secret: string | null
-  pending_since: number | null
-  last_step: number | null
-}
-
-const exported = (r: ExportRow): ExportedUser => ({
-  userId: r.user_id,
-  email: r.email ?? undefined,
-  createdAt: r.created_at,
-  totp: r.has_totp === 1
-    ? {
-      confirmedSecret: r.confirmed_secret ?? undefined,
-      pendingSecret: r.pending_secret ?? undefined,
-      pendingSince: r.pending_since ?? undefined,
-      lastStep: r.last_step ?? undefined
-    }
-    : undefined
-})
 
 const operatorStatements = (
   q: <R = unknown>(sql: string) => Database.Statement<Array<unknown>, R>
