@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { cleanEnv } from "./support/app.js"
+import { installEnv } from "./support/app.js"
 import { markedBlocks } from "./support/markdown.js"
 import { runCommand } from "./support/run.js"
 import { tarballsIn } from "./support/tarballs.js"
@@ -19,13 +19,7 @@ const readme = join(workspaceRoot, "packages/cli/README.md")
 const blocks = markedBlocks(readme).filter((b) => b.kind === "run")
 
 let dir: string
-const env = () => ({
-  ...cleanEnv(),
-  npm_config_prefer_offline: "true",
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false"
-})
+const env = installEnv
 const bash = (script: string) => runCommand("bash", ["-euo", "pipefail", "-c", script], { cwd: dir, env: env(), timeoutMillis: 900_000 })
 
 describe("the CLI's README, as written", () => {

@@ -18,7 +18,7 @@ import { dirname, join } from "node:path"
 import { base32Decode, totpAt } from "@lagrello/core"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { decodedBody, startSmtpSink, type SmtpSink } from "../../../apps/demo/test/support/smtp.js"
-import { cleanEnv } from "./support/app.js"
+import { installEnv } from "./support/app.js"
 import { blocksOf, markedBlocks, type MarkedBlock } from "./support/markdown.js"
 import { runCommand } from "./support/run.js"
 import { tarballsIn } from "./support/tarballs.js"
@@ -35,14 +35,7 @@ const encryptionKey = Buffer.alloc(32, 5).toString("base64")
 
 let root: string
 let appDir: string
-/** npm reads the cache first (the workspace's install filled it); nothing else about the commands changes. */
-const env = () => ({
-  ...cleanEnv(),
-  npm_config_prefer_offline: "true",
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false"
-})
+const env = installEnv
 
 const apply = async (block: MarkedBlock) => {
   if (block.kind === "file") {

@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { cleanEnv } from "./support/app.js"
+import { installEnv } from "./support/app.js"
 import { type Completed, runCommand } from "./support/run.js"
 import { here, workspaceRoot } from "./support/workspace.js"
 
@@ -27,7 +27,7 @@ const installLine = (): string => {
 describe("@lagrello/core/otel, installed with the README's line", () => {
   let dir: string
   let install: Completed
-  const env = () => ({ ...cleanEnv(), npm_config_prefer_offline: "true", npm_config_audit: "false", npm_config_fund: "false" })
+  const env = installEnv
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "lagrello-otel-app-"))

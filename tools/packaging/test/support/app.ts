@@ -29,6 +29,19 @@ export const cleanEnv = (): Record<string, string> =>
     )
   )
 
+/**
+ * The environment of the docs' install lines run as written: npm reads its cache first (the
+ * workspace's install filled it), without audit, funding or update notices; nothing else about the
+ * commands changes.
+ */
+export const installEnv = (): Record<string, string> => ({
+  ...cleanEnv(),
+  npm_config_prefer_offline: "true",
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_update_notifier: "false"
+})
+
 export const createApp = (options: {
   readonly fixture: string
   readonly manifest: Record<string, unknown>
