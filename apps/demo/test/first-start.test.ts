@@ -93,7 +93,9 @@ describe("the first start and the next ones", () => {
     expect(Object.keys(mailbox!).filter((k) => k === "message")).toEqual([])
     expect(records.filter((r) => /^Mapped \{/.test(String(r.msg)) || r.context === "RoutesResolver")).toEqual([])
     for (const r of records) {
-      expect(`${String(r.context ?? "")} ${String(r.msg)}`).not.toMatch(/\b_[A-Z]|[a-z][2-9]\b/)
+      // The links' random tokens are left out: one ending in a letter and a digit is no class name.
+      const text = `${String(r.context ?? "")} ${String(r.msg)}`.replace(/https?:\/\/\S+/g, "")
+      expect(text).not.toMatch(/\b_[A-Z]|[a-z][2-9]\b/)
     }
     expect(records.map((r) => r.context)).toContain("NestFactory")
     expect(records).toContainEqual(expect.objectContaining({ level: "info", msg: "stopping", signal: "SIGINT" }))
