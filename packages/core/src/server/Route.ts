@@ -21,6 +21,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -214,6 +215,24 @@ type AnyHandler<R> = (request: {
   readonly payload?: unknown
 }) => Effect.Effect<unknown, LagrelloError, R>
 
+/**
+ * Runs `self` with `actor` as the {@link currentActor} of its fiber, restored when it ends. Not
+ * `Effect.locally`: its acquire-use-release costs about 3 us per request (measured in process, get
+ * user on SQLite: 18.5 against 15.7 us per request); setting the reference and putting it back
+ * is a fraction of that. An interruption skips the restore, and ends the fiber that ran the route.
+ */
+const withActor = <A, E, R>(self: Effect.Effect<A, E, R>, actor: string): Effect.Effect<A, E, R> =>
+  FiberRef.getWith(currentActor, (previous) => {
+    const restore = FiberRef.set(currentActor, previous)
+    return Effect.zipRight(
+      FiberRef.set(currentActor, actor),
+      Effect.matchCauseEffect(self, {
+        onFailure: (cause) => Effect.zipRight(restore, Effect.failCause(cause)),
+        onSuccess: (value) => Effect.as(restore, value)
+      })
+    )
+  })
+
 const makeRoute = <R>(
   group: HttpApiGroup.HttpApiGroup.AnyWithProps,
   endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps,
@@ -272,7 +291,7 @@ const makeRoute = <R>(
       : principal === undefined
       ? Effect.flatMap(handler({ principal, ...decoded.right }), encodeSuccess)
       // The events the handler writes name the caller's token as their actor.
-      : Effect.flatMap(Effect.locally(handler({ principal, ...decoded.right }), currentActor, principal.tokenId), encodeSuccess)
+      : Effect.flatMap(withActor(handler({ principal, ...decoded.right }), principal.tokenId), encodeSuccess)
   }
 
   // The steps that need no service (the permission check, decoding, encoding) are plain functions
