@@ -18,6 +18,8 @@ await esbuild.build({
   // change only where two modules' top-level names collide; nothing here depends on them (Nest's
   // injection uses class references, errors carry explicit tags and names).
   sourcemap: "linked",
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: "warning",
   external: [
     // A native module: loaded from node_modules as installed (built from source).
