@@ -256,7 +256,7 @@ const profileDemo = async () => {
 }
 
 const coldStart = async () => {
-  const out = { firstStartMs: [], restartMs: [] }
+  const out = { firstStartMs: [], restartMs: [], idleRssMb: [] }
   for (let i = 0; i < 3; i++) {
     const db = join(tmp, `cold-${i}.db`)
     const env = { DATABASE_URL: `sqlite://${db}`, LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
@@ -264,10 +264,12 @@ const coldStart = async () => {
     for (const k of ["firstStartMs", "restartMs"]) {
       const s = await startServer({ args: [demoMain], env, ready: "/health" })
       out[k].push(Math.round(s.startMs))
+      // Idle RSS: the restarted server, 10 s after its first answer with no load.
+      if (k === "restartMs") { await sleep(10000); out.idleRssMb.push(rssMb(s.pid)) }
       await s.stop()
     }
   }
-  return { firstStartMs: median(out.firstStartMs), restartMs: median(out.restartMs), all: out }
+  return { firstStartMs: median(out.firstStartMs), restartMs: median(out.restartMs), idleRssMb: median(out.idleRssMb), all: out }
 }
 
 const outboxRate = async (n = 2000) => {
