@@ -10,7 +10,8 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { createInterface } from "node:readline"
-import { fileURLToPath } from "node:url"
+import { SourceMap } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { B32, totp } from "./otp.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -235,6 +236,19 @@ const profileDemo = async () => {
   await runLoad({ base: server.base, headers: { authorization: `Bearer ${token}` },
     paths: users.map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })
   await server.stop()
+  // The bundle is minified (a few very long lines): its frames are named by the source map's
+  // original file and line, e.g. `packages/core/src/server/Route.ts:180`.
+  const bundleUrl = pathToFileURL(demoMain).href
+  let bundleMap
+  try { bundleMap = new SourceMap(JSON.parse(readFileSync(`${demoMain}.map`, "utf8"))) } catch { bundleMap = undefined }
+  const frameWhere = (cf) => {
+    if (!cf.url) return ""
+    if (cf.url === bundleUrl && bundleMap !== undefined) {
+      const entry = bundleMap.findEntry(cf.lineNumber, cf.columnNumber)
+      if (entry?.originalSource) return `${entry.originalSource.replace(/^(\.\.\/)+/, "").replace(/^.*node_modules\//, "node_modules/")}:${entry.originalLine + 1}`
+    }
+    return `${cf.url.replace(/^file:\/\//, "").replace(root + "/", "")}:${cf.lineNumber + 1}`
+  }
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))
   const prof = JSON.parse(readFileSync(join(dir, file), "utf8"))
   const dt = new Map()
@@ -246,7 +260,7 @@ const profileDemo = async () => {
     const t = dt.get(n.id) ?? 0
     total += t
     const cf = n.callFrame
-    const key = `${cf.functionName || "(anonymous)"} ${cf.url ? cf.url.replace(/^file:\/\//, "").replace(root + "/", "") + ":" + (cf.lineNumber + 1) : ""}`.trim()
+    const key = `${cf.functionName || "(anonymous)"} ${frameWhere(cf)}`.trim()
     self.set(key, (self.get(key) ?? 0) + t)
   }
   const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)
