@@ -1,5 +1,13 @@
 #!/usr/bin/env node
-// `npm run bench`: builds the demo (nx, cached), then measures it against two baselines.
+// `npm run bench`: builds the demo (nx, cached), then measures it against baselines: bare NestJS
+// (baseline-nest.mjs) and raw handlers doing the demo's work for a scenario (issue 18; raw-lib.mjs):
+// baseline-raw.mjs (verify TOTP, verify magic link) and baseline-send.mjs (send magic link) on
+// node:http + better-sqlite3 with a group commit like the product's, baseline-pg.mjs (verify TOTP,
+// get user) on node:http + pg with its pool sized by measurement (BENCH_PG_POOLS, default 5,10,20),
+// baseline-read.mjs (get user, SQLite). Each on a database migrated by one start of the demo (its
+// schema, tenant and access token), seeded directly. "x raw" (vsRaw) = the demo's row over the
+// baseline of its scenario (baselineOf). Informational: baseline-raw.mjs with GROUP_COMMIT=0 (a
+// transaction and fsync per write, the old baseline) and with SQLITE_SYNC=NORMAL.
 // Server pinned to core 0, load generator (autocannon, load.mjs) to core 1, loopback only.
 // Env: BENCH_DURATION (s, default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 50),
 // BENCH_SKIP_BUILD=1, BENCH_PROFILE=0 to skip the CPU profile.
@@ -18,6 +26,9 @@ const root = resolve(here, "../..")
 const demoMain = join(root, "apps/demo/dist/bundle/main.mjs")
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+// BENCH_ONLY=baselines runs only the raw baselines and the demo rows they compare (SQLite: verify TOTP
+// wrong/right, verify magic link, send magic link; PostgreSQL: verify TOTP wrong/right, get user),
+// a quick check (with BENCH_DURATION=1 BENCH_RUNS=1 about 3 minutes, mostly the demo's seeding).
 // BENCH_ONLY=webhooks runs only the webhook delivery row (BENCH_WEBHOOKS events, default 5000).
 // Experiments: BENCH_ONLY=telemetry measures verify TOTP with telemetry off and on (and BENCH_MAIN_BUNDLE,
 // another build's bundle, beside them); BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario (outbox, cold, profile:
