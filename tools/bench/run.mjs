@@ -808,8 +808,9 @@ try {
   console.log("\n" + fmt([nestRow, raw.wrong, raw.right, raw.link, raw.send, raw.wrongPerWriteFsync, raw.wrongSynchronousNormal,
     ...(rawPacedRow ? [rawPacedRow] : []), ...(result.sqlite.rows ?? [])]))
   console.log("\nGet user against the raw read handler (x raw = x the read handler)\n" + fmt(getUser.map((r) => ({ ...r, vsRaw: r.vsRawRead }))))
-  if (result.postgres.rows) console.log(`\nPostgreSQL (x raw = x baseline-pg, pool ${pgBaseline.poolSize} of ${pgBaseline.poolTrials.map((t) => t.poolSize).join(", ")} measured)\n` +
+  if (result.postgres.rows && pgBaseline.rows) console.log(`\nPostgreSQL (x raw = x baseline-pg, pool ${pgBaseline.poolSize} of ${pgBaseline.poolTrials.map((t) => t.poolSize).join(", ")} measured)\n` +
     fmt([pgBaseline.rows.wrong, pgBaseline.rows.right, pgBaseline.rows.user, ...result.postgres.rows]))
+  else if (result.postgres.rows) console.log(`\nPostgreSQL (baseline-pg skipped: ${pgBaseline.skipped})\n` + fmt(result.postgres.rows))
   if (result.express.rows) console.log("\nExpress adapter (x nest = against the bare Fastify app; bare Express below)\n" + fmt([nestExpressRow, ...result.express.rows]))
   if (handoff.acrossReplicasMs) {
     console.log(`\nhandoff long poll, approval to answer: across replicas p50 ${handoff.acrossReplicasMs.p50} ms, p95 ${handoff.acrossReplicasMs.p95} ms, ` +
