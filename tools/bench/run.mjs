@@ -1,5 +1,13 @@
 #!/usr/bin/env node
-// `npm run bench`: builds the demo (nx, cached), then measures it against two baselines.
+// `npm run bench`: builds the demo (nx, cached), then measures it against baselines: bare NestJS
+// (baseline-nest.mjs) and raw handlers doing the demo's work for a scenario (issue 18; raw-lib.mjs):
+// baseline-raw.mjs (verify TOTP, verify magic link) and baseline-send.mjs (send magic link) on
+// node:http + better-sqlite3 with a group commit like the product's, baseline-pg.mjs (verify TOTP,
+// get user) on node:http + pg with its pool sized by measurement (BENCH_PG_POOLS, default 5,10,20),
+// baseline-read.mjs (get user, SQLite). Each on a database migrated by one start of the demo (its
+// schema, tenant and access token), seeded directly. "x raw" (vsRaw) = the demo's row over the
+// baseline of its scenario (baselineOf). Informational: baseline-raw.mjs with GROUP_COMMIT=0 (a
+// transaction and fsync per write, the old baseline) and with SQLITE_SYNC=NORMAL.
 // Server pinned to core 0, load generator (autocannon, load.mjs) to core 1, loopback only.
 // Env: BENCH_DURATION (s, default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 50),
 // BENCH_SKIP_BUILD=1, BENCH_PROFILE=0 to skip the CPU profile.
@@ -19,6 +27,9 @@ const root = resolve(here, "../..")
 const demoMain = join(root, "apps/demo/dist/bundle/main.mjs")
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+// BENCH_ONLY=baselines runs only the raw baselines and the demo rows they compare (SQLite: verify TOTP
+// wrong/right, verify magic link, send magic link; PostgreSQL: verify TOTP wrong/right, get user),
+// a quick check (with BENCH_DURATION=1 BENCH_RUNS=1 about 3 minutes, mostly the demo's seeding).
 // BENCH_ONLY=webhooks runs only the webhook delivery row (BENCH_WEBHOOKS events, default 5000).
 // Experiments: BENCH_ONLY=telemetry measures verify TOTP with telemetry off and on (and BENCH_MAIN_BUNDLE,
 // another build's bundle, beside them); BENCH_ONLY=totp-wrong runs only the demo's wrong-code scenario (outbox, cold, profile:
@@ -68,6 +79,9 @@ const waitHttp = async (url, deadlineMs = 20000) => {
 
 // --- TOTP (RFC 6238, SHA-1, 6 digits) for seeding and the right-code scenario
 const wrongCodeFor = (secret) => (totp(secret) === "000000" ? "000001" : "000000")
+// A right code for the load: the next step's (accepted within the window of 1), so that it is not
+// the seeding's confirming code, used up when the load starts within the same 30 s step.
+const rightCodeFor = (secret) => totp(secret, Date.now() + 30_000)
 
 // --- processes
 const children = new Set()
@@ -159,7 +173,8 @@ const seedTotpUsers = async (call, prefix, n) => {
 }
 
 // --- the demo on one database
-const benchDemo = async (label, env, { short = false } = {}) => {
+// `quick` (BENCH_ONLY=baselines): the rows the raw baselines compare, without the paced one.
+const benchDemo = async (label, env, { short = false, quick = false } = {}) => {
   const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
   const demoEnv = { LAGRELLO_ACCESS_TOKEN: token, LAGRELLO_ENCRYPTION_KEY: randomBytes(32).toString("base64"), SMTP_URL: "", ...env }
   const server = await startServer({ args: [demoMain], nodeArgs: DEMO_NODE_ARGS, env: demoEnv, ready: "/health" })
@@ -184,7 +199,7 @@ const benchDemo = async (label, env, { short = false } = {}) => {
   }
   const right = await seedTotpUsers(call, "tr", 600 * RUNS)
   // For the latency at half the throughput: 1200 users, 10 wrong codes each before the lock-out.
-  const paced = await seedTotpUsers(call, "tp", 1200)
+  const paced = quick ? [] : await seedTotpUsers(call, "tp", 1200)
   const slice = (xs, r) => xs.slice((r * xs.length) / RUNS, ((r + 1) * xs.length) / RUNS)
   // A new link revokes the user's earlier ones: one link per user, so every seeded token is valid.
   const linkUsers = Array.from({ length: 5000 }, (_, i) => `ml${i}`)
@@ -202,7 +217,7 @@ const benchDemo = async (label, env, { short = false } = {}) => {
   rows.push(await scenario("demo: verify TOTP, wrong code", server, (r) => ({ base: server.base, headers: auth,
     paths: slice(wrong, r).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })))
   rows.push(await scenario("demo: verify TOTP, right code", server, (r) => ({ base: server.base, headers: auth,
-    paths: slice(right, r).map((u) => `/v1/users/${u.userId}/totp?payload=${totp(u.secret)}`) })))
+    paths: slice(right, r).map((u) => `/v1/users/${u.userId}/totp?payload=${rightCodeFor(u.secret)}`) })))
   rows.push(await scenario("demo: verify magic link", server, (r) => ({ base: server.base, headers: auth,
     paths: slice(tokens, r).map((t) => `/v1/users/email?payload=${t}`) })))
   rows.push(await scenario("demo: send magic link", server, () => ({ base: server.base, headers: auth, method: "POST",
@@ -214,7 +229,7 @@ const benchDemo = async (label, env, { short = false } = {}) => {
   // wrong-code throughput just measured, still over 50 connections: the latency of a loaded server
   // that keeps up. One run of DURATION s; all 401 (every attempt counted and committed).
   const rate = Math.round(rows[0].rps / 2)
-  rows.push(await pacedScenario(`demo: verify TOTP, wrong code, paced at ${rate} req/s`, server, { base: server.base, headers: auth, rate,
+  if (!quick) rows.push(await pacedScenario(`demo: verify TOTP, wrong code, paced at ${rate} req/s`, server, { base: server.base, headers: auth, rate,
     paths: paced.map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
   const rssAfter = rssMb(server.pid)
   await server.stop()
@@ -560,6 +575,166 @@ const handoffLatency = async (rounds = 30) => {
   }
 }
 
+// --- The raw baselines of issue 18: hand-written handlers doing the demo's work for a scenario
+// (the bearer lookup, sealing, the core's statements and events, the group commit), on databases
+// the demo has migrated: one start of the bundle writes the product's schema, its tenant and the
+// access token the baselines look up. Seeded directly (sealed secrets, link rows), not through the API.
+const migrateWithDemo = async (databaseUrl) => {
+  const token = `lgr_bench_${randomBytes(24).toString("base64url")}`
+  const key = randomBytes(32).toString("base64")
+  const s = await startServer({ args: [demoMain], ready: "/health",
+    env: { LAGRELLO_ACCESS_TOKEN: token, LAGRELLO_ENCRYPTION_KEY: key, SMTP_URL: "", DATABASE_URL: databaseUrl } })
+  if (s.failed) throw new Error(`migrating ${databaseUrl}: ${s.failed}`)
+  await s.stop()
+  return { env: { BEARER: token, LAGRELLO_ENCRYPTION_KEY: key }, auth: { authorization: `Bearer ${token}` } }
+}
+// Users per run of a baseline. Wrong codes: 10,000 (10 counted attempts each, so every answer is a
+// 401 with its write, as the demo's). Right codes and links: as many per run as the demo has (600
+// users; 5000 tokens over the runs), so that the mix of first uses (200) and replays (401, then
+// 429 for a locked user) is the demo's, the status counts compare.
+const RAW_PER_RUN = Number(process.env.BENCH_RAW_USERS ?? 10000)
+const RAW_RIGHT_PER_RUN = 600, RAW_LINKS = 5000
+const rawUsers = (prefix, n) => Array.from({ length: n }, (_, i) => ({ userId: `${prefix}${i}`, secret: Array.from(randomBytes(32), (b) => B32[b & 31]).join("") }))
+const perRun = (xs, r, n = RAW_PER_RUN) => xs.slice(r * n, (r + 1) * n)
+const wrongPaths = (us) => us.map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`)
+const rightPaths = (us) => us.map((u) => `/v1/users/${u.userId}/totp?payload=${rightCodeFor(u.secret)}`)
+let rawDbs = 0
+// baseline-raw.mjs on a new migrated SQLite file, seeded with TOTP users and links.
+const startRaw = async (seed, env = {}) => {
+  const db = join(tmp, `raw-${rawDbs++}.db`)
+  const creds = await migrateWithDemo(`sqlite://${db}`)
+  const seedFile = `${db}.seed.json`
+  writeFileSync(seedFile, JSON.stringify(seed))
+  const server = await startServer({ args: [join(here, "baseline-raw.mjs")], ready: "/x", env: { DB_PATH: db, SEED_FILE: seedFile, ...creds.env, ...env } })
+  if (server.failed) throw new Error(`baseline-raw.mjs: ${server.failed}`)
+  return { server, auth: creds.auth }
+}
+
+// SQLite: verify TOTP (wrong, right) and verify magic link with group commit; informational, the
+// same handler with a transaction and fsync per write (GROUP_COMMIT=0, as the baseline was before)
+// and with synchronous = NORMAL; send magic link (baseline-send.mjs).
+const sqliteBaselines = async () => {
+  const wrong = rawUsers("rw", RAW_PER_RUN * RUNS), right = rawUsers("rr", RAW_RIGHT_PER_RUN * RUNS)
+  const links = Array.from({ length: RAW_LINKS }, (_, i) => ({ userId: `rl${i}`, token: randomBytes(32).toString("base64url") }))
+  const out = {}
+  {
+    const { server, auth } = await startRaw({ totp: [...wrong, ...right], links })
+    out.wrong = await scenario("baseline: raw, group commit: verify TOTP, wrong code", server, (r) => ({ base: server.base, headers: auth, paths: wrongPaths(perRun(wrong, r)) }))
+    out.right = await scenario("baseline: raw, group commit: verify TOTP, right code", server, (r) => ({ base: server.base, headers: auth, paths: rightPaths(perRun(right, r, RAW_RIGHT_PER_RUN)) }))
+    out.link = await scenario("baseline: raw, group commit: verify magic link", server, (r) => ({ base: server.base, headers: auth,
+      paths: links.slice((r * RAW_LINKS) / RUNS, ((r + 1) * RAW_LINKS) / RUNS).map((l) => `/v1/users/email?payload=${l.token}`) }))
+    await server.stop()
+  }
+  for (const [key, name, env] of [["wrongPerWriteFsync", "info: raw, a transaction and fsync per write (GROUP_COMMIT=0): verify TOTP, wrong code", { GROUP_COMMIT: "0" }],
+    ["wrongSynchronousNormal", "info: raw, group commit, synchronous=NORMAL: verify TOTP, wrong code", { SQLITE_SYNC: "NORMAL" }]]) {
+    const { server, auth } = await startRaw({ totp: wrong }, env)
+    out[key] = await scenario(name, server, (r) => ({ base: server.base, headers: auth, paths: wrongPaths(perRun(wrong, r)) }))
+    await server.stop()
+  }
+  {
+    // 5 sends per user per 10 minutes: 40,000 users keep RUNS runs' sends 204 up to ~13,000 req/s at 5 s.
+    const sendUsers = Array.from({ length: Number(process.env.BENCH_RAW_SEND_USERS ?? 40000) }, (_, i) => `rs${i}`)
+    const db = join(tmp, "raw-send.db")
+    const creds = await migrateWithDemo(`sqlite://${db}`)
+    writeFileSync(`${db}.seed.json`, JSON.stringify({ sendUsers }))
+    const server = await startServer({ args: [join(here, "baseline-send.mjs")], ready: "/x", env: { DB_PATH: db, SEED_FILE: `${db}.seed.json`, ...creds.env } })
+    if (server.failed) throw new Error(`baseline-send.mjs: ${server.failed}`)
+    out.send = await scenario("baseline: raw, group commit: send magic link", server, () => ({ base: server.base, headers: creds.auth, method: "POST",
+      paths: sendUsers.map((u) => `/v1/users/${u}/email`) }))
+    await server.stop()
+  }
+  return out
+}
+
+// PostgreSQL: baseline-pg.mjs (verify TOTP wrong and right, get user) on a new database of the
+// same server, migrated by the demo. The pool is sized by measurement: each of BENCH_PG_POOLS
+// (default 5,10,20) for one DURATION s run of wrong codes and one of get user; the size with the
+// best geometric mean of the two req/s is then measured as the other rows are.
+const pgAvailable = () => spawnSync("pg_isready", ["-h", "127.0.0.1", "-p", "5432"]).status === 0
+const psql = (sql) => spawnSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql], { encoding: "utf8" })
+const withPgDatabase = async (f) => {
+  const dbName = `lagrello_bench_${randomBytes(4).toString("hex")}`
+  const created = psql(`CREATE DATABASE ${dbName}`)
+  if (created.status !== 0) return { skipped: `could not create ${dbName}: ${created.stderr.trim()}` }
+  try { return await f(`postgres://postgres@127.0.0.1:5432/${dbName}`) } finally { psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`) }
+}
+const pgBaselines = () => withPgDatabase(async (url) => {
+  const sizes = (process.env.BENCH_PG_POOLS ?? "5,10,20").split(",").map(Number)
+  const trial = rawUsers("pt", RAW_PER_RUN * sizes.length)
+  const wrong = rawUsers("pw", RAW_PER_RUN * RUNS), right = rawUsers("pr", RAW_RIGHT_PER_RUN * RUNS)
+  // Get user: the demo reads its right-code users (600 per run); these read as many.
+  const readers = right.map((u) => `/v1/users/${u.userId}`)
+  const creds = await migrateWithDemo(url)
+  const seedFile = join(tmp, "raw-pg-seed.json")
+  writeFileSync(seedFile, JSON.stringify({ totp: [...trial, ...wrong, ...right] }))
+  const start = async (size) => {
+    const s = await startServer({ args: [join(here, "baseline-pg.mjs")], ready: "/x", env: { DATABASE_URL: url, SEED_FILE: seedFile, POOL_SIZE: String(size), ...creds.env } })
+    if (s.failed) throw new Error(`baseline-pg.mjs: ${s.failed}`)
+    return s
+  }
+  const poolTrials = []
+  for (const [i, size] of sizes.entries()) {
+    const s = await start(size)
+    const w = await runLoad({ base: s.base, headers: creds.auth, paths: wrongPaths(perRun(trial, i)) })
+    const g = await runLoad({ base: s.base, headers: creds.auth, paths: readers })
+    await s.stop()
+    poolTrials.push({ poolSize: size, wrongRps: Math.round(w.rps), getUserRps: Math.round(g.rps), wrongStatuses: w.statuses, getUserStatuses: g.statuses })
+    log("pg pool", JSON.stringify(poolTrials.at(-1)))
+  }
+  const best = poolTrials.reduce((a, b) => (Math.sqrt(b.wrongRps * b.getUserRps) > Math.sqrt(a.wrongRps * a.getUserRps) ? b : a))
+  const s = await start(best.poolSize)
+  const name = `baseline: raw node:http + pg (pool ${best.poolSize})`
+  const rows = {
+    wrong: await scenario(`${name}: verify TOTP, wrong code`, s, (r) => ({ base: s.base, headers: creds.auth, paths: wrongPaths(perRun(wrong, r)) })),
+    right: await scenario(`${name}: verify TOTP, right code`, s, (r) => ({ base: s.base, headers: creds.auth, paths: rightPaths(perRun(right, r, RAW_RIGHT_PER_RUN)) })),
+    user: await scenario(`${name}: get user`, s, () => ({ base: s.base, headers: creds.auth, paths: readers }))
+  }
+  await s.stop()
+  return { poolSize: best.poolSize, poolTrials, rows }
+})
+
+// Which baseline a demo row is compared with (vsRaw): by scenario, from `b` = { wrong, right,
+// link, send, user, paced }; undefined when there is none (no ratio).
+const baselineOf = (b, row) => {
+  if (b === undefined) return undefined
+  if (row.offered !== undefined) return row.offered === b.paced?.offered ? b.paced : undefined
+  const s = row.scenario
+  return s.includes("wrong code") ? b.wrong : s.includes("right code") ? b.right : s.includes("verify magic link") ? b.link
+    : s.includes("send magic link") ? b.send : s.includes("get user") ? b.user : undefined
+}
+const ratios = (r, b) => ({ rps: +(r.rps / b.rps).toFixed(3), p50: +(r.p50 / b.p50).toFixed(2), p99: +(r.p99 / b.p99).toFixed(2),
+  rss: +(r.rssMb / b.rssMb).toFixed(2), cpuPerRequest: +(r.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2) })
+const withRawRatios = (rows, b) => rows.map((r) => { const base = baselineOf(b, r); return base === undefined ? r : { ...r, vsRaw: ratios(r, base) } })
+const fmt = (rows) => {
+  const head = ["scenario", "req/s", "x raw", "x nest", "p50 ms", "x raw", "p99 ms", "x raw", "RSS MB", "x raw", "statuses"]
+  const lines = rows.map((r) => [r.scenario, r.rps, r.vsRaw?.rps ?? "", r.vsNest?.rps ?? "", r.p50, r.vsRaw?.p50 ?? "", r.p99, r.vsRaw?.p99 ?? "",
+    r.rssMb, r.vsRaw?.rss ?? "", Object.entries(r.statuses).map(([k, v]) => `${k}:${v}`).join(" ")].map(String))
+  const all = [head, ...lines]
+  const w = head.map((_, i) => Math.max(...all.map((l) => l[i].length)))
+  return all.map((l) => l.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n")
+}
+
+// BENCH_ONLY=baselines: the raw baselines above and the demo's rows they compare (SQLite: verify
+// TOTP wrong/right, verify magic link, send magic link; PostgreSQL: verify TOTP wrong/right, get user).
+const baselinesCheck = async () => {
+  const raw = await sqliteBaselines()
+  const sqlite = await benchDemo("sqlite", { DATABASE_URL: `sqlite://${join(tmp, "demo.db")}` }, { quick: true })
+  let pg = { skipped: "PostgreSQL not reachable at 127.0.0.1:5432" }, pgDemo = pg
+  if (pgAvailable()) {
+    pg = await pgBaselines()
+    pgDemo = await withPgDatabase((url) => benchDemo("postgres", { DATABASE_URL: url }, { quick: true }))
+  }
+  const wanted = (rows, names) => rows.filter((r) => names.some((n) => r.scenario.endsWith(n)))
+  const sqliteRows = withRawRatios(wanted(sqlite.rows ?? [], ["wrong code", "right code", "verify magic link", "send magic link"]), raw)
+  const pgRows = pg.rows && pgDemo.rows ? withRawRatios(wanted(pgDemo.rows, ["wrong code", "right code", "get user"]), pg.rows) : []
+  console.log("\nSQLite: the demo against the raw baselines with group commit (x raw)\n" +
+    fmt([raw.wrong, raw.right, raw.link, raw.send, raw.wrongPerWriteFsync, raw.wrongSynchronousNormal, ...sqliteRows]))
+  if (pg.rows) console.log(`\nPostgreSQL: the demo against baseline-pg (pool ${pg.poolSize}; trials ${pg.poolTrials.map((t) => `${t.poolSize}: ${t.wrongRps} wrong, ${t.getUserRps} get user req/s`).join("; ")})\n` +
+    fmt([pg.rows.wrong, pg.rows.right, pg.rows.user, ...pgRows]))
+  else console.log(`\nPostgreSQL skipped: ${pg.skipped ?? pgDemo.skipped}`)
+  return { raw, sqlite: sqliteRows, postgresBaseline: pg, postgres: pgRows.length ? pgRows : pgDemo }
+}
+
 // --- main
 try {
   if (!process.env.BENCH_SKIP_BUILD) {
@@ -583,6 +758,11 @@ try {
     const r = await telemetryCost()
     console.log(JSON.stringify({ only: ONLY, ...r }))
     writeFileSync(join(here, "results", `telemetry-${started.toISOString().replace(/[:.]/g, "-")}.json`), `${JSON.stringify({ started, runs: RUNS, duration: DURATION, ...r }, null, 1)}\n`)
+  } else if (ONLY === "baselines") {
+    const r = await baselinesCheck()
+    mkdirSync(join(here, "results"), { recursive: true })
+    writeFileSync(join(here, "results", `baselines-${started.toISOString().replace(/[:.]/g, "-")}.json`),
+      `${JSON.stringify({ started, runs: RUNS, duration: DURATION, connections: CONNECTIONS, ...r }, null, 1)}\n`)
   } else if (ONLY === "totp-wrong") {
     const r = await benchDemo("sqlite", { DATABASE_URL: `sqlite://${join(tmp, "demo.db")}` })
     console.log(JSON.stringify({ only: ONLY, nodeArgs: DEMO_NODE_ARGS, ...r }))
@@ -592,51 +772,33 @@ try {
   const nest = await startServer({ args: [join(here, "baseline-nest.mjs")], ready: "/hello" })
   const nestRow = await scenario("baseline: bare NestJS (Fastify), fixed JSON", nest, () => ({ base: nest.base, paths: ["/hello"] }))
   await nest.stop()
-  // Baseline 2: raw node:http + better-sqlite3 TOTP verify
-  const rawSeed = Array.from({ length: 20000 * RUNS }, (_, i) => ({ userId: `r${i}`, secret: Array.from(randomBytes(32), (b) => B32[b & 31]).join("") }))
-  writeFileSync(join(tmp, "raw-seed.json"), JSON.stringify(rawSeed))
-  const raw = await startServer({ args: [join(here, "baseline-raw.mjs")], ready: "/x", env: { DB_PATH: join(tmp, "raw.db"), SEED_FILE: join(tmp, "raw-seed.json") } })
-  const rawWrong = rawSeed.slice(0, 10000 * RUNS), rawRight = rawSeed.slice(10000 * RUNS)
-  const rawSlice = (xs, r) => xs.slice(r * 10000, (r + 1) * 10000)
-  const rawWrongRow = await scenario("baseline: raw node:http + better-sqlite3, TOTP wrong code", raw, (r) => ({ base: raw.base,
-    paths: rawSlice(rawWrong, r).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
-  const rawRightRow = await scenario("baseline: raw node:http + better-sqlite3, TOTP right code", raw, (r) => ({ base: raw.base,
-    paths: rawSlice(rawRight, r).map((u) => `/v1/users/${u.userId}/totp?payload=${totp(u.secret)}`) }))
-  await raw.stop()
-  // Informational: the same raw handler with synchronous = NORMAL (WAL: no fsync per commit).
-  const rawN = await startServer({ args: [join(here, "baseline-raw.mjs")], ready: "/x", env: { DB_PATH: join(tmp, "rawn.db"), SEED_FILE: join(tmp, "raw-seed.json"), SQLITE_SYNC: "NORMAL" } })
-  const rawNormalRow = await scenario("info: raw handler, synchronous=NORMAL, TOTP wrong code", rawN, (r) => ({ base: rawN.base,
-    paths: rawSlice(rawWrong, r).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
-  await rawN.stop()
-
+  // Baseline 2: the raw handlers with the product's work and group commit (SQLite), and the
+  // informational ones (a transaction and fsync per write; synchronous = NORMAL).
+  const raw = await sqliteBaselines()
   const sqlite = await benchDemo("sqlite", { DATABASE_URL: `sqlite://${join(tmp, "demo.db")}` })
   // Get user against a raw read handler doing the same token and user lookups (no write, no fsync).
   const getUser = await getUserPair()
   // The raw handler offered the demo's paced load (a new database: users it has not seen, all 401).
   const pacedDemo = sqlite.rows?.find((r) => r.offered)
-  let rawPacedRow
   if (pacedDemo) {
-    const rawP = await startServer({ args: [join(here, "baseline-raw.mjs")], ready: "/x", env: { DB_PATH: join(tmp, "rawp.db"), SEED_FILE: join(tmp, "raw-seed.json") } })
-    rawPacedRow = await pacedScenario(`baseline: raw handler, TOTP wrong code, paced at ${pacedDemo.offered} req/s`, rawP, { base: rawP.base,
-      rate: pacedDemo.offered, paths: rawSlice(rawWrong, 0).map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })
+    const pacedUsers = rawUsers("rp", RAW_PER_RUN)
+    const { server: rawP, auth } = await startRaw({ totp: pacedUsers })
+    raw.paced = await pacedScenario(`baseline: raw, group commit: verify TOTP, wrong code, paced at ${pacedDemo.offered} req/s`, rawP, { base: rawP.base,
+      headers: auth, rate: pacedDemo.offered, paths: wrongPaths(pacedUsers) })
     await rawP.stop()
   }
+  const rawPacedRow = raw.paced
   // The Express adapter: its own bare baseline and the demo on it (SQLite), a short set.
   const nestExpress = await startServer({ args: [join(here, "baseline-nest.mjs")], ready: "/hello", env: { ADAPTER: "express" } })
   const nestExpressRow = await scenario("baseline: bare NestJS (Express), fixed JSON", nestExpress, () => ({ base: nestExpress.base, paths: ["/hello"] }))
   await nestExpress.stop()
   const express = await benchDemo("express", { DATABASE_URL: `sqlite://${join(tmp, "demo-express.db")}`, LAGRELLO_ADAPTER: "express" }, { short: true })
   // PostgreSQL half: only when reachable and accepted by the demo.
-  let postgres = { skipped: "PostgreSQL not reachable at 127.0.0.1:5432" }
-  if (spawnSync("pg_isready", ["-h", "127.0.0.1", "-p", "5432"]).status === 0) {
-    const dbName = `lagrello_bench_${randomBytes(4).toString("hex")}`
-    const psql = (sql) => spawnSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql], { encoding: "utf8" })
-    const created = psql(`CREATE DATABASE ${dbName}`)
-    if (created.status !== 0) postgres = { skipped: `could not create ${dbName}: ${created.stderr.trim()}` }
-    else {
-      postgres = await benchDemo("postgres", { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}` })
-      psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    }
+  // Its rows are compared with baseline-pg.mjs (pool sized by measurement) on the same server.
+  let postgres = { skipped: "PostgreSQL not reachable at 127.0.0.1:5432" }, pgBaseline = postgres
+  if (pgAvailable()) {
+    pgBaseline = await pgBaselines()
+    postgres = await withPgDatabase((url) => benchDemo("postgres", { DATABASE_URL: url }))
   }
   if (postgres.skipped) console.log(`PostgreSQL half skipped: ${postgres.skipped}`)
 
@@ -646,33 +808,25 @@ try {
   log("webhook delivery"); const webhooks = await webhookRate()
   const profile = process.env.BENCH_PROFILE === "0" ? undefined : (log("cpu profile"), await profileDemo())
 
-  // A paced row is compared with the raw handler paced at the same rate (PostgreSQL's is paced at its own).
-  const baselineFor = (row) =>
-    row.offered !== undefined ? (row.offered === rawPacedRow?.offered ? rawPacedRow : undefined) : row.scenario.includes("right code") ? rawRightRow : rawWrongRow
-  const withRatios = (rows) => rows.map((r) => {
-    const b = baselineFor(r)
-    if (b === undefined) return r
-    return { ...r, vsRaw: { rps: +(r.rps / b.rps).toFixed(3), p50: +(r.p50 / b.p50).toFixed(2), p99: +(r.p99 / b.p99).toFixed(2), rss: +(r.rssMb / b.rssMb).toFixed(2) },
-      vsNest: { rps: +(r.rps / nestRow.rps).toFixed(3), p99: +(r.p99 / nestRow.p99).toFixed(2), rss: +(r.rssMb / nestRow.rssMb).toFixed(2) } }
-  })
+  // vsRaw: each demo row against the raw baseline of its scenario (baselineOf: SQLite rows against
+  // the group-commit handlers, a paced row against the raw handler paced at the same rate;
+  // PostgreSQL's wrong, right and get user rows against baseline-pg); get user on SQLite is
+  // compared in its own set (getUserPair). vsNest: against the bare NestJS app.
+  const withRatios = (rows, b = raw) => withRawRatios(rows, b).map((r) => ({ ...r,
+    vsNest: { rps: +(r.rps / nestRow.rps).toFixed(3), p99: +(r.p99 / nestRow.p99).toFixed(2), rss: +(r.rssMb / nestRow.rssMb).toFixed(2) } }))
   const result = { date: started.toISOString(), node: process.version, pinned: hasTaskset, durationS: DURATION, runs: RUNS, connections: CONNECTIONS,
-    baselines: { nest: nestRow, rawWrong: rawWrongRow, rawRight: rawRightRow, rawWrongSynchronousNormal: rawNormalRow, rawWrongPaced: rawPacedRow },
+    baselines: { nest: nestRow, raw, postgres: pgBaseline },
     sqlite: sqlite.rows ? { ...sqlite, rows: withRatios(sqlite.rows) } : sqlite,
-    postgres: postgres.rows ? { ...postgres, rows: withRatios(postgres.rows) } : postgres,
+    postgres: postgres.rows ? { ...postgres, rows: withRatios(postgres.rows, pgBaseline.rows) } : postgres,
     express: express.rows ? { ...express, baseline: nestExpressRow, rows: withRatios(express.rows).map((r) => ({ ...r, vsNestExpress: { rps: +(r.rps / nestExpressRow.rps).toFixed(3) } })) } : express,
     getUser, coldStart: cold, outbox, webhooks, handoff, profile }
 
-  const fmt = (rows) => {
-    const head = ["scenario", "req/s", "x raw", "x nest", "p50 ms", "x raw", "p99 ms", "x raw", "RSS MB", "x raw", "statuses"]
-    const lines = rows.map((r) => [r.scenario, r.rps, r.vsRaw?.rps ?? "", r.vsNest?.rps ?? "", r.p50, r.vsRaw?.p50 ?? "", r.p99, r.vsRaw?.p99 ?? "",
-      r.rssMb, r.vsRaw?.rss ?? "", Object.entries(r.statuses).map(([k, v]) => `${k}:${v}`).join(" ")].map(String))
-    const all = [head, ...lines]
-    const w = head.map((_, i) => Math.max(...all.map((l) => l[i].length)))
-    return all.map((l) => l.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n")
-  }
-  console.log("\n" + fmt([nestRow, rawWrongRow, rawRightRow, rawNormalRow, ...(rawPacedRow ? [rawPacedRow] : []), ...(result.sqlite.rows ?? [])]))
+  console.log("\n" + fmt([nestRow, raw.wrong, raw.right, raw.link, raw.send, raw.wrongPerWriteFsync, raw.wrongSynchronousNormal,
+    ...(rawPacedRow ? [rawPacedRow] : []), ...(result.sqlite.rows ?? [])]))
   console.log("\nGet user against the raw read handler (x raw = x the read handler)\n" + fmt(getUser.map((r) => ({ ...r, vsRaw: r.vsRawRead }))))
-  if (result.postgres.rows) console.log("\nPostgreSQL\n" + fmt(result.postgres.rows))
+  if (result.postgres.rows && pgBaseline.rows) console.log(`\nPostgreSQL (x raw = x baseline-pg, pool ${pgBaseline.poolSize} of ${pgBaseline.poolTrials.map((t) => t.poolSize).join(", ")} measured)\n` +
+    fmt([pgBaseline.rows.wrong, pgBaseline.rows.right, pgBaseline.rows.user, ...result.postgres.rows]))
+  else if (result.postgres.rows) console.log(`\nPostgreSQL (baseline-pg skipped: ${pgBaseline.skipped})\n` + fmt(result.postgres.rows))
   if (result.express.rows) console.log("\nExpress adapter (x nest = against the bare Fastify app; bare Express below)\n" + fmt([nestExpressRow, ...result.express.rows]))
   if (handoff.acrossReplicasMs) {
     console.log(`\nhandoff long poll, approval to answer: across replicas p50 ${handoff.acrossReplicasMs.p50} ms, p95 ${handoff.acrossReplicasMs.p95} ms, ` +
