@@ -833,7 +833,7 @@ try {
       `max ${handoff.acrossReplicasMs.max} ms; same process p50 ${handoff.sameProcessMs.p50} ms; baseline (approve, then read on the other) ` +
       `p50 ${handoff.baselineApproveThenReadMs.p50} ms (x${handoff.acrossVsBaselineP50})`)
   } else console.log(`\nhandoff long poll skipped: ${handoff.skipped}`)
-  console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms`)
+  console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms; idle RSS ${cold.idleRssMb} MB (10 s after the restart's first answer)`)
   console.log(`outbox: ${outbox.delivered}/${outbox.mails} mails delivered in ${outbox.untilAllDeliveredMs} ms from the first send = ${outbox.mailsPerSec} mails/s; the worker alone ${outbox.afterQueuedMailsPerSec} mails/s (demo CPU ${outbox.demoCpuWhileDraining} of a core)`)
   console.log(`webhooks: ${webhooks.delivered}/${webhooks.events} deliveries (${webhooks.distinctIds} distinct webhook-ids) in ${webhooks.untilAllDeliveredMs} ms from the first event = ${webhooks.deliveriesPerSec}/s; the worker alone ${webhooks.afterQueuedDeliveriesPerSec}/s (demo CPU ${webhooks.demoCpuWhileDraining} of a core)`)
   if (profile) console.log("\nCPU profile of verify TOTP under load, top self time:\n" + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
