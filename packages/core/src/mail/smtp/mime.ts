@@ -11,6 +11,7 @@
  */
 
 /** A C0 control character or DEL: never allowed in a header value (CR and LF would start a new header). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/
 
 /**
