@@ -1,12 +1,14 @@
 // In process: the CPU time of the outbox's per-mail path against a local SMTP peer
 // (tools/bench/smtp-sink.mjs, in its own process). node tools/bench/experiments/outbox-in-process.mjs
-// <a core dist folder> [worker|transport] (default worker).
+// <a core dist folder> [worker|worker-noop|transport] (default worker).
 // - worker: SQLite storage on a temporary file, 400 users; each round queues one link per user
 //   (MagicLink.send, not timed) and times `deliverDue` passes (batches of 40, 20 at a time) until
-//   the outbox is empty: the worker's whole path (lease, open, send, mark, events).
+//   the outbox is empty: the worker's whole path (lease, open, send, mark, events). worker-noop:
+//   the same with a transport that accepts each message at once, without SMTP.
 // - transport: `MailTransport.send` alone, 20 at a time, of a typical sign-in message.
 // Prints the CPU microseconds (user + system of this process) per mail of 5 rounds, sorted.
-// PROFILE=1: a CPU profile of the timed rounds, self time by frame and by package.
+// PROFILE=1: a CPU profile of the timed parts of the rounds, self time by frame and by package
+// (a sampling profile: time in synchronous native calls such as SQLite's commit counts too).
 // Run it pinned (taskset -c 1); the peer is pinned to the same core by the script when taskset exists.
 import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -60,10 +62,13 @@ const U = 400
 for (let i = 0; i < U; i++) await runtime.runPromise(core.Users.create(tenantId, { userId: `u${i}`, email: `u${i}@example.com` }))
 
 const queue = () => runtime.runPromise(Effect.forEach(Array.from({ length: U }, (_, i) => `u${i}`), (u) => core.MagicLink.send(tenantId, u), { discard: true }))
+const { Layer } = await import("effect")
+// worker-noop: the worker with a transport that accepts every message at once (no SMTP).
+const noop = Layer.succeed(core.MailTransport, core.MailTransport.of({ send: () => Effect.void }))
 const drain = () => runtime.runPromise(Effect.gen(function* () {
   let n = 0
   for (;;) {
-    const report = yield* core.deliverDue()
+    const report = yield* (mode === "worker-noop" ? Effect.provide(core.deliverDue(), noop) : core.deliverDue())
     n += report.sent
     if (report.claimed === 0) return n
   }
@@ -72,30 +77,40 @@ const message = core.magicLinkMessage({ to: "someone@example.com", link: "https:
 const M = 2000
 const sendAll = () => runtime.runPromise(Effect.flatMap(core.MailTransport, (t) => Effect.forEach(Array.from({ length: M }), () => t.send(message), { concurrency: 20, discard: true })))
 
+const { Session } = await import("node:inspector/promises")
+const session = process.env.PROFILE ? new Session() : undefined
+if (session) { session.connect(); await session.post("Profiler.enable"); await session.post("Profiler.setSamplingInterval", { interval: 100 }) }
+let profiling = false
+const profiles = []
+const timed = async (f) => {
+  if (session && profiling) await session.post("Profiler.start")
+  const t0 = process.cpuUsage(); const n = await f(); const c = process.cpuUsage(t0)
+  if (session && profiling) profiles.push((await session.post("Profiler.stop")).profile)
+  return { n, c }
+}
 let total = 0
 const round = async () => {
   if (mode === "transport") {
-    const t0 = process.cpuUsage(); await sendAll(); const c = process.cpuUsage(t0)
+    const { c } = await timed(async () => { await sendAll(); return M })
     total += M; await untilReceived(total)
     return (c.user + c.system) / M
   }
   await queue()
-  const t0 = process.cpuUsage(); const n = await drain(); const c = process.cpuUsage(t0)
+  const { n, c } = await timed(drain)
   if (n !== U) throw new Error(`sent ${n}, expected ${U}`)
-  total += n; await untilReceived(total)
+  total += n; if (mode !== "worker-noop") await untilReceived(total)
   return (c.user + c.system) / n
 }
 for (let w = 0; w < 2; w++) await round()
 
-const { Session } = await import("node:inspector/promises")
-const session = process.env.PROFILE ? new Session() : undefined
-if (session) { session.connect(); await session.post("Profiler.enable"); await session.post("Profiler.setSamplingInterval", { interval: 100 }); await session.post("Profiler.start") }
+profiling = true
+const self = new Map(); const pkg = new Map(); let tot = 0
 const rounds = []
 for (let k = 0; k < 5; k++) rounds.push(await round())
 rounds.sort((a, b) => a - b)
-if (session) {
-  const { profile: p } = await session.post("Profiler.stop")
-  const dt = p.timeDeltas; const idx = new Map(p.nodes.map((n) => [n.id, n])); const self = new Map(); const pkg = new Map(); let tot = 0
+if (process.env.PROFILE_OUT) (await import("node:fs")).writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profiles))
+for (const p of profiles) {
+  const dt = p.timeDeltas; const idx = new Map(p.nodes.map((n) => [n.id, n]))
   const pkgOf = (url) => {
     const m = url.match(/node_modules\/((@[^/]+\/)?[^/]+)/)
     if (m) return m[1]
@@ -109,6 +124,8 @@ if (session) {
     const k = f.functionName + " " + f.url.split("/").slice(-3).join("/") + ":" + f.lineNumber
     self.set(k, (self.get(k) || 0) + (dt[i] || 0)); pkg.set(pkgOf(f.url), (pkg.get(pkgOf(f.url)) || 0) + (dt[i] || 0)); tot += dt[i] || 0
   }
+}
+if (session) {
   console.log([...pkg].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, t]) => (100 * t / tot).toFixed(1) + "% " + k).join("\n"))
   console.log("--")
   console.log([...self].sort((a, b) => b[1] - a[1]).slice(0, 45).map(([k, t]) => (100 * t / tot).toFixed(1) + "% " + k).join("\n"))
