@@ -1,8 +1,7 @@
 /**
  * A sign-in message as the RFC 5322 text the SMTP transport hands to nodemailer (`raw`, with an
  * explicit envelope, so nodemailer only streams it over a pooled connection). One string per
- * message, built in a few microseconds, instead of nodemailer's MailComposer (see mime.ts for the
- * measurement).
+ * message, built in 7-10 us instead of the 200 us of nodemailer's MailComposer (see mime.ts).
  *
  * The message: `From`, `To`, `Subject`, `Date`, `Message-ID`, `MIME-Version`, and a
  * `multipart/alternative` body with the text then the HTML part, both UTF-8 in quoted-printable.
