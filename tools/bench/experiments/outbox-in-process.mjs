@@ -10,6 +10,7 @@
 // PROFILE=1: a CPU profile of the timed parts of the rounds, self time by frame and by package
 // (a sampling profile: time in synchronous native calls such as SQLite's commit counts too).
 // Run it pinned (taskset -c 1); the peer is pinned to the same core by the script when taskset exists.
+import { Buffer } from "node:buffer"
 import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
