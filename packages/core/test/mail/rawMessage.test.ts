@@ -64,11 +64,11 @@ describe("the message text", () => {
     expect(encoded).not.toMatch(/=[0-9A-F]?=\r\n/)
   })
 
-  it("encoded-words: at most 75 characters each, a character never split", () => {
+  it("encoded-words: at most 64 characters each (76 a line with its header name), a character never split", () => {
     const words = encodedWords(nonAscii).split("\r\n ")
     expect(words.length).toBeGreaterThan(1)
     for (const word of words) {
-      expect(word.length).toBeLessThanOrEqual(75)
+      expect(word.length).toBeLessThanOrEqual(64)
       const decoded = Buffer.from(word.slice(10, -2), "base64")
       expect(decoded.toString("utf8")).not.toContain("\ufffd")
     }
@@ -80,6 +80,9 @@ describe("the message text", () => {
     const long = unstructuredHeader("Subject", "word ".repeat(60).trim())
     for (const line of lines(long)) expect(line.length).toBeLessThanOrEqual(78)
     expect(long.replace(/\r\n/g, "")).toBe(`Subject: ${"word ".repeat(60).trim()}`)
+    // A word too long for a header line is encoded (and so folded).
+    const huge = unstructuredHeader("Subject", `Hi ${"y".repeat(1200)}`)
+    for (const line of lines(huge)) expect(line.length).toBeLessThanOrEqual(78)
     // Text that would read as an encoded-word is encoded.
     expect(unstructuredHeader("Subject", "=?UTF-8?B?SGk=?=")).toMatch(/^Subject: =\?UTF-8\?B\?/)
   })
@@ -96,7 +99,7 @@ describe("the message text", () => {
       const refused = build({ subject })
       expect(Either.isLeft(refused) && refused.left.message).toBe("the subject holds a control character")
     }
-    for (const to of ["alice@example.com\r\nBcc: evil@example.com", "Alice <alice@example.com>", "alice", "a b@example.com"]) {
+    for (const to of ["alice@example.com\r\nBcc: evil@example.com", "Alice <alice@example.com>", "alice", "a b@example.com", "a@b@example.com"]) {
       const refused = build({ to })
       expect(Either.isLeft(refused) && refused.left.message).toBe("the recipient is not an ASCII e-mail address")
     }
@@ -112,6 +115,10 @@ describe("the message text", () => {
       for (const message of [hardMessage, magicLinkMessage({ to: "bob@example.com", link: `https://app.example.com/login/${"b".repeat(43)}`, tenantName: "Acme & Söhne", lifetimeMinutes: 15, code: "123456" })]) {
         const built = Either.getOrThrow(buildRawMessage(sender, message, { dateMillis: Date.UTC(2026, 11, 1, 16, 6, 29), id: "0123456789abcdef0123456789abcdef" }))
         for (const line of lines(built.raw)) expect(line.length).toBeLessThanOrEqual(998)
+        // Header lines with encoded-words stay within 76 characters (RFC 2047).
+        for (const line of lines(built.raw.slice(0, built.raw.indexOf("\r\n\r\n")))) {
+          if (line.includes("=?")) expect(line.length).toBeLessThanOrEqual(76)
+        }
         expect(built.raw).not.toMatch(/(^|[^\r])\n/)
         const ours = yield* parse(built.raw)
         const theirs = yield* parse(yield* composed(from, message))
@@ -127,6 +134,22 @@ describe("the message text", () => {
         expect(ours.messageId).toBe("<0123456789abcdef0123456789abcdef@acme.example>")
         expect(built.envelope).toEqual({ from: "login@acme.example", to: [message.to] })
       }
+    }))
+
+  it.effect("a long non-ASCII sender name is folded, every line within 76 characters", () =>
+    Effect.gen(function* () {
+      const name = "Åsa Lindqvist från Acme Aktiebolag, Sverige"
+      const sender = Either.getOrThrow(makeSender(name, "very.long.sign-in.address@login.acme.example"))
+      expect(sender.header.split("\r\n").length).toBeGreaterThan(1)
+      // An address that does not fit after the name's last word goes on a line of its own.
+      const long = Either.getOrThrow(makeSender("Åsa", `${"a".repeat(60)}@acme.example`)).header
+      expect(long).toBe(`=?UTF-8?B?w4VzYQ==?=\r\n <${"a".repeat(60)}@acme.example>`)
+      const built = Either.getOrThrow(buildRawMessage(sender, hardMessage, { dateMillis: 0, id: "0123456789abcdef0123456789abcdef" }))
+      for (const line of lines(built.raw.slice(0, built.raw.indexOf("\r\n\r\n")))) {
+        if (line.includes("=?") || line.includes("<very")) expect(line.length).toBeLessThanOrEqual(76)
+      }
+      const parsed = yield* parse(built.raw)
+      expect(addresses(parsed.from)).toEqual([{ name, address: "very.long.sign-in.address@login.acme.example" }])
     }))
 })
 

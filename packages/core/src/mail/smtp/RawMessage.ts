@@ -40,7 +40,7 @@ export interface Sender {
 
 /** An ASCII address without spaces, angle brackets or controls, one "@" before a non-empty domain. */
 const ADDRESS = /^[\u0021-\u007e]+@[A-Za-z0-9.-]+$/
-const isAddress = (address: string) => ADDRESS.test(address) && !/[<>()[\]\\,;:"]/.test(address.slice(0, address.lastIndexOf("@")))
+const isAddress = (address: string) => ADDRESS.test(address) && !/[<>()[\]\\,;:"@]/.test(address.slice(0, address.lastIndexOf("@")))
 
 const asciiAddress = (address: string): string | undefined => {
   const at = address.lastIndexOf("@")

@@ -68,11 +68,14 @@ export const quotedPrintable = (text: string): string => {
   return out
 }
 
-/** UTF-8 bytes per encoded-word: 45 bytes are 60 base64 characters, 72 with "=?UTF-8?B?" and "?=" (RFC 2047: at most 75). */
-const WORD_BYTES = 45
+/**
+ * UTF-8 bytes per encoded-word: 39 bytes are 52 base64 characters, 64 with "=?UTF-8?B?" and "?="
+ * (RFC 2047: a word at most 75, a line holding one at most 76, so "Subject: " and a word fit).
+ */
+const WORD_BYTES = 39
 
 /**
- * RFC 2047 "B" encoded-words of `text` (UTF-8), each at most 72 characters and never splitting a
+ * RFC 2047 "B" encoded-words of `text` (UTF-8), each at most 64 characters and never splitting a
  * character, joined by folding whitespace (CRLF and a space) so that every header line stays
  * short. Readers join adjacent encoded-words without the whitespace between them.
  * @since 0.0.0
@@ -106,11 +109,14 @@ const HEADER_LINE = 78
  * @since 0.0.0
  */
 export const unstructuredHeader = (name: string, value: string): string => {
-  if (!isPlainHeaderText(value)) return `${name}: ${encodedWords(value)}`
+  // A word too long for a header line (998 characters at most) is encoded, and so folded.
+  if (!isPlainHeaderText(value) || value.split(" ").some((word) => word.length > 900)) {
+    return `${name}: ${encodedWords(value)}`
+  }
   const line = `${name}: ${value}`
   if (line.length <= HEADER_LINE) return line
   // Fold before a space once the line is long; unfolding (removing the CRLF) gives the text back.
-  // A word longer than a line stays whole (lines may be up to 998 characters).
+  // A word longer than 78 characters stays whole (lines may be up to 998).
   let out = ""
   let length = 0
   for (const [i, word] of line.split(" ").entries()) {
@@ -144,5 +150,9 @@ export const mailbox = (name: string | undefined, address: string): string => {
     : ATOMS.test(name)
     ? name
     : `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`
-  return `${display} <${address}>`
+  // The address goes on a line of its own when the encoded name's last line has no room for it
+  // (a line holding an encoded-word: at most 76 characters, "From: " included).
+  const lastLine = display.slice(display.lastIndexOf("\n") + 1)
+  const room = display === lastLine ? 76 - "From: ".length : 76
+  return `${display}${display.includes("=?") && lastLine.length + address.length + 3 > room ? "\r\n " : " "}<${address}>`
 }
