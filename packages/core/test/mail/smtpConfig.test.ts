@@ -44,6 +44,24 @@ describe("SMTP URL", () => {
     }
   })
 
+  it("parses the sender once: one address, its display name encoded when it is not plain ASCII", () => {
+    for (const from of ["a@b, c@d", "Acme", "Acme <>", "Acme <lögin@acme.example>"]) {
+      expect(left(smtpConfig({ url: "smtp://h", from })).message).toMatch(/sender \(from\)/)
+    }
+    const sender = (from: string) => Either.getOrThrow(smtpConfig({ url: "smtp://h", from })).sender
+    expect(sender("Acme <login@acme.example>")).toEqual({
+      address: "login@acme.example",
+      domain: "acme.example",
+      header: "Acme <login@acme.example>"
+    })
+    expect(sender("\"Acme, Inc.\" <login@acme.example>").header).toBe("\"Acme, Inc.\" <login@acme.example>")
+    expect(sender("Åsa <login@bücher.example>")).toEqual({
+      address: "login@xn--bcher-kva.example",
+      domain: "xn--bcher-kva.example",
+      header: "=?UTF-8?B?w4VzYQ==?= <login@xn--bcher-kva.example>"
+    })
+  })
+
   it("checks the other options", () => {
     expect(left(smtpConfig({ url: "smtp://h", from: "" })).message).toMatch(/from/)
     expect(left(smtpConfig({ url: "smtp://h", from: "a@b\r\nBcc: x@y" })).message).toMatch(/from/)
@@ -55,6 +73,7 @@ describe("SMTP URL", () => {
       smtpConfig({ url: "smtp://u:p@h", from: " a@b ", tls: { requireStartTls: true, rejectUnauthorized: false } })
     )
     expect(config.from).toBe("a@b")
+    expect(config.sender).toEqual({ address: "a@b", domain: "b", header: "a@b" })
     expect(config.sendTimeoutMillis).toBe(60_000)
     expect(config.transport).toMatchObject({
       pool: true,

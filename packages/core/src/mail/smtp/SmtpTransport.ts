@@ -5,16 +5,20 @@
  *
  * @since 0.0.0
  */
+import { randomUUID } from "node:crypto"
 import type { ConnectionOptions } from "node:tls"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import nodemailer from "nodemailer"
 import type { SendMailOptions, SMTPPoolOptions } from "nodemailer"
+import addressparser from "nodemailer/lib/addressparser"
 import { MailDeliveryError, MailTransport } from "../MailTransport.js"
 import type { MailMessage } from "../Message.js"
 import type { SmtpOptions, SmtpTlsOptions } from "./options.js"
+import { buildRawMessage, makeSender, type Sender } from "./RawMessage.js"
 import { parseSmtpUrl, SmtpConfigError } from "./SmtpUrl.js"
 
 export type { SmtpOptions, SmtpTlsOptions } from "./options.js"
@@ -41,6 +45,8 @@ interface Transporter {
  */
 export interface SmtpConfig {
   readonly from: string
+  /** `from` parsed once: the envelope address and the `From` header of every message. */
+  readonly sender: Sender
   readonly sendTimeoutMillis: number
   readonly transport: SMTPPoolOptions
 }
@@ -67,6 +73,13 @@ export const smtpConfig = (options: SmtpOptions): Either.Either<SmtpConfig, Smtp
     if (typeof options.from !== "string" || options.from.trim() === "" || /[\r\n]/.test(options.from)) {
       return configError("SMTP: the sender address (from) must be one non-empty line")
     }
+    const parsed = addressparser(options.from.trim(), { flatten: true })
+    const first = parsed[0]
+    if (parsed.length !== 1 || first === undefined || first.address === "") {
+      return configError("SMTP: the sender (from) must be one address, e.g. \"Acme <login@acme.example>\"")
+    }
+    const sender = makeSender(first.name === "" ? undefined : first.name, first.address)
+    if (Either.isLeft(sender)) return configError(`SMTP: the sender (from): ${sender.left.message}`)
     const numbers = {
       maxConnections: options.maxConnections ?? smtpDefaults.maxConnections,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? smtpDefaults.connectionTimeoutMillis,
@@ -80,6 +93,7 @@ export const smtpConfig = (options: SmtpOptions): Either.Either<SmtpConfig, Smtp
     const tls = options.tls ?? {}
     return Either.right({
       from: options.from.trim(),
+      sender: sender.right,
       sendTimeoutMillis: numbers.sendTimeoutMillis,
       transport: {
         pool: options.pool ?? smtpDefaults.pool,
@@ -163,17 +177,28 @@ export const toDeliveryError = (
   })
 }
 
+/** A unique id per message: the Message-ID's left side and the MIME boundary's tail. */
+const messageId = Effect.sync(() => randomUUID().replaceAll("-", ""))
+
 const sendWith = (transporter: Transporter, config: SmtpConfig) => (message: MailMessage) =>
-  Effect.suspend(() => {
+  Effect.gen(function* () {
+    // The message text is built here, once, and nodemailer only streams it (`raw` with its
+    // envelope): its MailComposer was most of the CPU of a mail (docs/performance.md, issue 18).
+    const built = buildRawMessage(config.sender, message, {
+      dateMillis: yield* Clock.currentTimeMillis,
+      id: yield* messageId
+    })
+    if (Either.isLeft(built)) {
+      // The same message would be refused again: permanent.
+      return yield* Effect.fail(new MailDeliveryError({ message: `SMTP: message not sent: ${built.left.message}`, permanent: true }))
+    }
+    const { envelope, raw } = built.right
     const deadline = AbortSignal.timeout(config.sendTimeoutMillis)
-    return Effect.tryPromise({
+    return yield* Effect.tryPromise({
       try: (signal) =>
         transporter.sendMail({
-          from: config.from,
-          to: message.to,
-          subject: message.subject,
-          text: message.text,
-          html: message.html,
+          raw,
+          envelope: { from: envelope.from, to: [...envelope.to] },
           // Aborted when the fiber is interrupted, or when the whole send takes too long.
           signal: AbortSignal.any([signal, deadline])
         }),
