@@ -14,3 +14,4 @@ export {
   toDeliveryError
 } from "./SmtpTransport.js"
 export { parseSmtpUrl, SmtpConfigError, type SmtpEndpoint } from "./SmtpUrl.js"
+export type { Sender } from "./RawMessage.js"
