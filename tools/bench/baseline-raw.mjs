@@ -21,17 +21,10 @@ import { readFileSync } from "node:fs"
 import http from "node:http"
 import Database from "better-sqlite3"
 import { b32decode, hotp } from "./otp.mjs"
-import { bearerOf, errors, event, hashToken, internal, lockoutEnd, makeSealer, makeWrite, openSqlite, policy, retryAfterSeconds,
-  send, sqliteEvents, userJson, WELL_FORMED_TOKEN } from "./raw-lib.mjs"
+import { bearerOf, errors, event, hashToken, internal, lockoutEnd, policy, retryAfterSeconds, send, sqliteBaseline, userJson,
+  WELL_FORMED_TOKEN } from "./raw-lib.mjs"
 
-const db = openSqlite(Database, process.env.DB_PATH)
-const sealer = makeSealer(process.env.LAGRELLO_ENCRYPTION_KEY)
-const write = makeWrite(db)
-const insertEvents = sqliteEvents(db)
-
-const selectToken = db.prepare("SELECT * FROM access_tokens WHERE secret_hash = ? AND revoked_at IS NULL")
-const boot = selectToken.get(hashToken(process.env.BEARER))
-if (!boot) throw new Error("BEARER is not an access token of DB_PATH (start the demo on it once first)")
+const { boot, db, insertEvents, sealer, selectToken, write } = sqliteBaseline(Database)
 const secretContext = (tenantId, userId) => `totp/${tenantId}/${userId}`
 
 // --- seeding, in one transaction

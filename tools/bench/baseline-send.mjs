@@ -16,16 +16,9 @@ import { randomBytes, randomInt, randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
 import http from "node:http"
 import Database from "better-sqlite3"
-import { bearerOf, errors, event, hashToken, internal, makeSealer, makeWrite, openSqlite, policy, retryAfterSeconds, send,
-  sqliteEvents } from "./raw-lib.mjs"
+import { bearerOf, errors, event, hashToken, internal, policy, retryAfterSeconds, send, sqliteBaseline } from "./raw-lib.mjs"
 
-const db = openSqlite(Database, process.env.DB_PATH)
-const sealer = makeSealer(process.env.LAGRELLO_ENCRYPTION_KEY)
-const write = makeWrite(db)
-const insertEvents = sqliteEvents(db)
-const selectToken = db.prepare("SELECT * FROM access_tokens WHERE secret_hash = ? AND revoked_at IS NULL")
-const boot = selectToken.get(hashToken(process.env.BEARER))
-if (!boot) throw new Error("BEARER is not an access token of DB_PATH (start the demo on it once first)")
+const { boot, db, insertEvents, sealer, selectToken, write } = sqliteBaseline(Database)
 
 const seed = JSON.parse(readFileSync(process.env.SEED_FILE, "utf8"))
 db.transaction(() => {

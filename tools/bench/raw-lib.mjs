@@ -148,3 +148,13 @@ export const internal = (res, error) => {
   process.stderr.write(`${error?.stack ?? error}\n`)
   send(res, 500, { errorType: "Internal", message: "Internal error" })
 }
+
+// What every SQLite baseline starts with: the database (its schema made by the demo), the sealer,
+// the group commit, the events writer, and the bearer's token row.
+export const sqliteBaseline = (Database) => {
+  const db = openSqlite(Database, process.env.DB_PATH)
+  const selectToken = db.prepare("SELECT * FROM access_tokens WHERE secret_hash = ? AND revoked_at IS NULL")
+  const boot = selectToken.get(hashToken(process.env.BEARER))
+  if (!boot) throw new Error("BEARER is not an access token of DB_PATH (start the demo on it once first)")
+  return { db, sealer: makeSealer(process.env.LAGRELLO_ENCRYPTION_KEY), write: makeWrite(db), insertEvents: sqliteEvents(db), selectToken, boot }
+}
