@@ -2,9 +2,9 @@
 // the demo's work for it: the bearer token's SHA-256 and its SELECT (the core's statement), then
 // the user's SELECT, answered as the User JSON. Nothing is written, so no fsync: it is the baseline
 // of a read. Seeds USERS users and the token BEARER in a new database DB_PATH.
-import { createHash } from "node:crypto"
 import http from "node:http"
 import Database from "better-sqlite3"
+import { hashToken } from "./raw-lib.mjs"
 
 const db = new Database(process.env.DB_PATH)
 db.pragma("journal_mode = WAL")
@@ -14,10 +14,9 @@ db.exec(`CREATE TABLE IF NOT EXISTS access_tokens (token_id TEXT PRIMARY KEY, te
 CREATE UNIQUE INDEX IF NOT EXISTS access_tokens_by_hash ON access_tokens (secret_hash);
 CREATE TABLE IF NOT EXISTS users (tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, email TEXT, created_at INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, user_id)) STRICT;`)
-const hash = (s) => createHash("sha256").update(s, "utf8").digest("base64url")
 const users = Number(process.env.USERS ?? 3000)
 db.transaction(() => {
-  db.prepare("INSERT OR IGNORE INTO access_tokens VALUES ('k', 't', 'bench', ?, 'READ,WRITE,ADMIN', 'bootstrap', 0, NULL)").run(hash(process.env.BEARER))
+  db.prepare("INSERT OR IGNORE INTO access_tokens VALUES ('k', 't', 'bench', ?, 'READ,WRITE,ADMIN', 'bootstrap', 0, NULL)").run(hashToken(process.env.BEARER))
   const insert = db.prepare("INSERT OR IGNORE INTO users VALUES ('t', ?, ?, 0)")
   for (let i = 0; i < users; i++) insert.run(`u${i}`, `u${i}@example.com`)
 })()
@@ -35,7 +34,7 @@ http
     const m = route.exec(req.url)
     if (!m) return send(res, 404, { errorType: "NotFound", message: "no route" })
     const bearer = /^Bearer ([\x21-\x7E]+)$/i.exec(req.headers.authorization ?? "")
-    const token = bearer && selectToken.get(hash(bearer[1]))
+    const token = bearer && selectToken.get(hashToken(bearer[1]))
     if (!token) return send(res, 403, { errorType: "Forbidden", message: "no" })
     const u = selectUser.get(token.tenant_id, decodeURIComponent(m[1]))
     if (!u) return send(res, 404, { errorType: "NotFound", message: "no user" })

@@ -42,8 +42,10 @@ export const isoNow = (): string => {
   return isoText
 }
 
-export const writeLog = (level: Level, msg: string, fields: LogFields = {}): void =>
-  writeLine(level, `${JSON.stringify({ time: isoNow(), level, msg, ...fields })}\n`)
+const lineOf = (level: Level, msg: string, fields: LogFields): string =>
+  `${JSON.stringify({ time: isoNow(), level, msg, ...fields })}\n`
+
+export const writeLog = (level: Level, msg: string, fields: LogFields = {}): void => writeLine(level, lineOf(level, msg, fields))
 
 /** Writes one finished JSON line (for callers that build their line themselves, the request log). */
 export const writeLine = (level: Level, line: string): void => {
@@ -58,7 +60,7 @@ export const writeLine = (level: Level, line: string): void => {
 /** Writes a line at once, with what is buffered before it (for the process's `exit` event, after which nothing runs). */
 export const writeLogNow = (level: Level, msg: string, fields: LogFields = {}): void => {
   flush()
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`)
+  process.stdout.write(lineOf(level, msg, fields))
 }
 
 // Nest's start-up chatter: one line per module and per route (about 50 on every start), at debug.
