@@ -56,6 +56,13 @@ const freePort = () =>
       s.close(() => res(port))
     })
   })
+// The RSS once the server has been idle for 10 s after its last load: what it holds when the load
+// is gone (the demo collects its garbage when quiet, apps/demo/src/memory.ts), beside the reading
+// right after the load (rssAfterMb, each row's rssMb).
+const settledRss = async (server) => {
+  await sleep(10000)
+  return rssMb(server.pid)
+}
 const rssMb = (pid) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN
@@ -195,8 +202,9 @@ const benchDemo = async (label, env, { short = false, quick = false, pacedRate }
     if (short) rows.push(await scenario(`${name}: get user`, server, () => ({ base: server.base, headers: auth,
       paths: wrong.map((u) => `/v1/users/${u.userId}`) })))
     const rssAfter = rssMb(server.pid)
+    const rssSettled = await settledRss(server)
     await server.stop()
-    return { rows, rssAfterMb: rssAfter }
+    return { rows, rssAfterMb: rssAfter, rssSettledMb: rssSettled }
   }
   const right = await seedTotpUsers(call, "tr", 600 * RUNS)
   // For the paced latency: 10 wrong codes per user before the lock-out, so 3000 users keep a
@@ -237,8 +245,28 @@ const benchDemo = async (label, env, { short = false, quick = false, pacedRate }
   if (!quick) rows.push(await pacedScenario(`demo: verify TOTP, wrong code, paced at ${rate} req/s`, server, { base: server.base, headers: auth, rate,
     paths: paced.map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) }))
   const rssAfter = rssMb(server.pid)
+  const rssSettled = await settledRss(server)
   await server.stop()
-  return { rows, rssAfterMb: rssAfter, seeded: { totpRight: right.length, totpWrong: wrong.length, linkTokens: tokens.length, sendUsers: sendUsers.length } }
+  return { rows, rssAfterMb: rssAfter, rssSettledMb: rssSettled, seeded: { totpRight: right.length, totpWrong: wrong.length, linkTokens: tokens.length, sendUsers: sendUsers.length } }
+}
+
+// Where a frame's self time belongs: a package of node_modules, a folder of the core's source, the
+// demo, Node's own JavaScript, or native code (V8's builtins, the garbage collector, C++ addons).
+const areaOf = (functionName, where) => {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)
+  if (pkg) return pkg[1]
+  const core = /packages\/core\/src\/([^/:]+)/.exec(where)
+  if (core) return `@lagrello/core ${core[1].replace(/\.ts$/, "")}`
+  if (/packages\/nest\//.test(where)) return "@lagrello/nest"
+  if (/apps\/demo\//.test(where)) return "demo"
+  if (/^node:|^internal\//.test(where)) return "node (JavaScript)"
+  if (functionName === "(garbage collector)") return "(garbage collector)"
+  if (functionName === "(program)") return "(program)"
+  if (where !== "") return where
+  // Native frames are named by their function: better-sqlite3's statement calls, node:crypto's.
+  if (/^(get|run|all|iterate|exec|prepare|pragma|transaction)$/.test(functionName)) return "better-sqlite3 (native)"
+  if (/Digest|Cipher|Decipher|Hmac|hash|timingSafeEqual|randomFill|getRandomValues/i.test(functionName)) return "node:crypto (native)"
+  return "native (builtins, addons)"
 }
 
 const profileDemo = async () => {
@@ -274,19 +302,23 @@ const profileDemo = async () => {
   const dt = new Map()
   for (let i = 0; i < prof.samples.length; i++) dt.set(prof.samples[i], (dt.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0))
   const self = new Map()
+  const byArea = new Map()
   let total = 0
   for (const n of prof.nodes) {
     if (n.callFrame.functionName === "(idle)") continue
     const t = dt.get(n.id) ?? 0
     total += t
     const cf = n.callFrame
-    const key = `${cf.functionName || "(anonymous)"} ${frameWhere(cf)}`.trim()
+    const where = frameWhere(cf)
+    const key = `${cf.functionName || "(anonymous)"} ${where}`.trim()
     self.set(key, (self.get(key) ?? 0) + t)
+    const area = areaOf(cf.functionName, where)
+    byArea.set(area, (byArea.get(area) ?? 0) + t)
   }
-  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)
+  const share = (entries, n) => [...entries].sort((a, b) => b[1] - a[1]).slice(0, n)
     .map(([frame, t]) => ({ frame, selfMs: Math.round(t / 1000), pct: Math.round((1000 * t) / total) / 10 }))
   mkdirSync(join(here, "results"), { recursive: true })
-  return { what: "demo, 2000 users, wrong codes (10 per user then 429) for BENCH_DURATION s at 50 connections; self time, (idle) excluded; includes start-up and shutdown", totalMs: Math.round(total / 1000), top }
+  return { what: "demo, 2000 users, wrong codes (10 per user then 429) for BENCH_DURATION s at 50 connections; self time, (idle) excluded; includes start-up and shutdown", totalMs: Math.round(total / 1000), top: share(self, 25), areas: share(byArea, 20) }
 }
 
 const coldStart = async () => {
@@ -839,10 +871,14 @@ try {
       `max ${handoff.acrossReplicasMs.max} ms; same process p50 ${handoff.sameProcessMs.p50} ms; baseline (approve, then read on the other) ` +
       `p50 ${handoff.baselineApproveThenReadMs.p50} ms (x${handoff.acrossVsBaselineP50})`)
   } else console.log(`\nhandoff long poll skipped: ${handoff.skipped}`)
+  if (sqlite.rssAfterMb) console.log(`\nSQLite demo's RSS after its last row: ${sqlite.rssAfterMb} MB right after the load, ${sqlite.rssSettledMb} MB after 10 s without load`)
   console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms; idle RSS ${cold.idleRssMb} MB (10 s after the restart's first answer)`)
   console.log(`outbox: ${outbox.delivered}/${outbox.mails} mails delivered in ${outbox.untilAllDeliveredMs} ms from the first send = ${outbox.mailsPerSec} mails/s; the worker alone ${outbox.afterQueuedMailsPerSec} mails/s (demo CPU ${outbox.demoCpuWhileDraining} of a core)`)
   console.log(`webhooks: ${webhooks.delivered}/${webhooks.events} deliveries (${webhooks.distinctIds} distinct webhook-ids) in ${webhooks.untilAllDeliveredMs} ms from the first event = ${webhooks.deliveriesPerSec}/s; the worker alone ${webhooks.afterQueuedDeliveriesPerSec}/s (demo CPU ${webhooks.demoCpuWhileDraining} of a core)`)
-  if (profile) console.log("\nCPU profile of verify TOTP under load, top self time:\n" + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
+  if (profile) {
+    console.log("\nCPU profile of verify TOTP under load, top self time:\n" + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
+    console.log("\nthe same by area:\n" + profile.areas.slice(0, 12).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
+  }
   mkdirSync(join(here, "results"), { recursive: true })
   const out = join(here, "results", `${started.toISOString().replace(/[:.]/g, "-")}.json`)
   writeFileSync(out, JSON.stringify(result, null, 2) + "\n")

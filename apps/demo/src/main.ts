@@ -60,8 +60,8 @@ if (!result.ok) {
     // Loaded once the configuration is known to be valid: a bad one fails fast.
     const { startDemo } = await import("./server.js")
     await startDemo(result.config)
-    const { collectStartupGarbage } = await import("./memory.js")
-    collectStartupGarbage()
+    const { collectGarbageWhenQuiet } = await import("./memory.js")
+    collectGarbageWhenQuiet()
   } catch (error) {
     fail(describe(error))
     // Whatever the failed start left open (timers, sockets) must not keep the process alive.

@@ -15,6 +15,7 @@ import { Effect, Logger } from "effect"
 import { clientKey, SignInThrottle } from "../src/web/throttle.js"
 import { ensureKeyFile, KeyFileError } from "../src/keyfile.js"
 import { announceToken } from "../src/tenant-bootstrap.js"
+import { collectionDue } from "../src/memory.js"
 
 describe("escapeHtml", () => {
   it("escapes every character that matters in content and attributes", () => {
@@ -236,3 +237,46 @@ describe("the core's log lines (effectLogger)", () => {
   })
 })
 
+
+describe("garbage collection when quiet", () => {
+  const MB = 1024 * 1024
+  const reading = { quietSeconds: 2, heapBytes: 90 * MB, afterLastBytes: 40 * MB, youngBytes: 2 * MB }
+
+  it("collects once the event loop has been quiet for two readings and the heap has grown", () => {
+    expect(collectionDue(reading)).toBe(true)
+    expect(collectionDue({ ...reading, quietSeconds: 1 })).toBe(false)
+    expect(collectionDue({ ...reading, quietSeconds: 0 })).toBe(false)
+    expect(collectionDue({ ...reading, heapBytes: 45 * MB })).toBe(false)
+    // the first reading after start: nothing collected yet
+    expect(collectionDue({ ...reading, afterLastBytes: 0, heapBytes: 46 * MB })).toBe(true)
+  })
+
+  it("collects once more after seven quiet seconds when the young generation grew, so that V8 can shrink it", () => {
+    const settled = { ...reading, heapBytes: 41 * MB, quietSeconds: 7 }
+    expect(collectionDue({ ...settled, youngBytes: 32 * MB })).toBe(true)
+    expect(collectionDue({ ...settled, youngBytes: 2 * MB })).toBe(false)
+    expect(collectionDue({ ...settled, quietSeconds: 8, youngBytes: 32 * MB })).toBe(false)
+    expect(collectionDue({ ...settled, quietSeconds: 6, youngBytes: 32 * MB })).toBe(false)
+  })
+
+  it("returns a quiet process's garbage (a real collection in a child process)", async () => {
+    const memory = new URL("../dist/memory.js", import.meta.url).href
+    // 60 MB held, then dropped and the process left quiet: the watcher (every 100 ms here) collects.
+    const script = `
+      import { getHeapStatistics } from "node:v8"
+      const { collectGarbageWhenQuiet } = await import(${JSON.stringify(memory)})
+      let held = Array.from({ length: 600 }, () => new Array(12_500).fill(0).map((_, i) => ({ i })))
+      const before = getHeapStatistics().total_heap_size
+      held = undefined
+      collectGarbageWhenQuiet(100)
+      setTimeout(() => console.log(JSON.stringify({ before, after: getHeapStatistics().total_heap_size })), 1500)
+    `
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] })
+    let out = ""
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
+    await new Promise((resolve) => child.on("exit", resolve))
+    const { after, before } = JSON.parse(out) as { before: number; after: number }
+    expect(before).toBeGreaterThan(100 * MB)
+    expect(after).toBeLessThan(before / 2)
+  })
+})

@@ -23,7 +23,8 @@ for (let i = 0; i < N; i++) await runtime.runPromise(core.Users.create(tenantId,
 const route = core.routes.find((r) => r.group === "users" && r.name === "get")
 const request = (i) => ({ authorization: `Bearer ${token}`, contentType: undefined, params: { userId: `u${i % N}` }, query: {}, body: undefined })
 let statuses = {}
-const runOne = (i) => new Promise((res) => runtime.runCallback(route.handle(request(i)), { onExit: (exit) => { statuses[exit.value?.status] = (statuses[exit.value?.status] ?? 0) + 1; res() } }))
+const count = (exit) => { statuses[exit.value?.status] = (statuses[exit.value?.status] ?? 0) + 1 }
+const runOne = process.env.SYNC ? async (i) => count(runtime.runSyncExit(route.handle(request(i)))) : (i) => new Promise((res) => runtime.runCallback(route.handle(request(i)), { onExit: (exit) => { count(exit); res() } }))
 for (let i = 0; i < 20000; i++) await runOne(i)
 // PROFILE=1: a CPU profile of the measured rounds only, self time per function (top 40).
 const { Session } = await import("node:inspector/promises")
