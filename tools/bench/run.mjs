@@ -10,7 +10,8 @@
 // transaction and fsync per write, the old baseline) and with SQLITE_SYNC=NORMAL.
 // Server pinned to core 0, load generator (autocannon, load.mjs) to core 1, loopback only.
 // Env: BENCH_DURATION (s, default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 50),
-// BENCH_SKIP_BUILD=1, BENCH_PROFILE=0 to skip the CPU profile.
+// BENCH_SKIP_BUILD=1, BENCH_PROFILE=0 to skip the CPU profile (BENCH_PROFILE_SCENARIO=get-user profiles
+// get user instead of wrong TOTP codes).
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -36,6 +37,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 // only that measure); BENCH_DEMO_NODE_ARGS adds
 // node options to the demo (e.g. a --require preload from tools/bench/experiments/).
 const ONLY = process.env.BENCH_ONLY
+const PROFILE_SCENARIO = process.env.BENCH_PROFILE_SCENARIO ?? "totp-wrong"
 const DEMO_NODE_ARGS = (process.env.BENCH_DEMO_NODE_ARGS ?? "").split(" ").filter(Boolean)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 // Wrong codes: a user is locked out after 10 (then 429, a path without a write). 3000 users per run
@@ -254,6 +256,8 @@ const benchDemo = async (label, env, { short = false, quick = false, pacedRate }
 // demo, Node's own JavaScript, or native code (V8's builtins, the garbage collector, C++ addons).
 const areaOf = (functionName, where) => {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)
+  // effect: its schemas (decoding and encoding) apart from the rest (fibers, run loop, references).
+  if (pkg?.[1] === "effect") return /\/(ParseResult|Schema|SchemaAST)\.ts/.test(where) ? "effect (Schema)" : "effect (runtime and data types)"
   if (pkg) return pkg[1]
   const core = /packages\/core\/src\/([^/:]+)/.exec(where)
   if (core) return `@lagrello/core ${core[1].replace(/\.ts$/, "")}`
@@ -280,9 +284,11 @@ const profileDemo = async () => {
   const users = await seedTotpUsers(api(seeder.base, token), "p", 2000)
   await seeder.stop()
   const server = await startServer({ args: [demoMain], nodeArgs: [...DEMO_NODE_ARGS, "--cpu-prof", `--cpu-prof-dir=${dir}`], ready: "/health", env })
-  // Wrong codes on 2000 users: 10 per user before the lock-out, so most of the profile is the counting path.
+  // Wrong codes on 2000 users: 10 per user before the lock-out, so most of the profile is the counting
+  // path. BENCH_PROFILE_SCENARIO=get-user: GET /v1/users/{id} on the same users instead.
   await runLoad({ base: server.base, headers: { authorization: `Bearer ${token}` },
-    paths: users.map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })
+    paths: PROFILE_SCENARIO === "get-user" ? users.map((u) => `/v1/users/${u.userId}`)
+      : users.map((u) => `/v1/users/${u.userId}/totp?payload=${wrongCodeFor(u.secret)}`) })
   await server.stop()
   // The bundle is minified (a few very long lines): its frames are named by the source map's
   // original file and line, e.g. `packages/core/src/server/Route.ts:180`.
@@ -318,7 +324,7 @@ const profileDemo = async () => {
   const share = (entries, n) => [...entries].sort((a, b) => b[1] - a[1]).slice(0, n)
     .map(([frame, t]) => ({ frame, selfMs: Math.round(t / 1000), pct: Math.round((1000 * t) / total) / 10 }))
   mkdirSync(join(here, "results"), { recursive: true })
-  return { what: "demo, 2000 users, wrong codes (10 per user then 429) for BENCH_DURATION s at 50 connections; self time, (idle) excluded; includes start-up and shutdown", totalMs: Math.round(total / 1000), top: share(self, 25), areas: share(byArea, 20) }
+  return { what: `demo, 2000 users, ${PROFILE_SCENARIO === "get-user" ? "get user" : "wrong codes (10 per user then 429)"} for BENCH_DURATION s at 50 connections; self time, (idle) excluded; includes start-up and shutdown`, totalMs: Math.round(total / 1000), top: share(self, 25), areas: share(byArea, 20) }
 }
 
 const coldStart = async () => {
@@ -769,7 +775,9 @@ const baselinesCheck = async () => {
   if (pg.rows) console.log(`\nPostgreSQL: the demo against baseline-pg (pool ${pg.poolSize}; trials ${pg.poolTrials.map((t) => `${t.poolSize}: ${t.wrongRps} wrong, ${t.getUserRps} get user req/s`).join("; ")})\n` +
     fmt([pg.rows.wrong, pg.rows.right, pg.rows.user, ...pgRows]))
   else console.log(`\nPostgreSQL skipped: ${pg.skipped ?? pgDemo.skipped}`)
-  return { raw, sqlite: sqliteRows, postgresBaseline: pg, postgres: pgRows.length ? pgRows : pgDemo }
+  const sqliteRss = { afterMb: sqlite.rssAfterMb, settledMb: sqlite.rssSettledMb }
+  console.log(`\nSQLite demo's RSS after its last row: ${sqliteRss.afterMb} MB right after the load, ${sqliteRss.settledMb} MB after 10 s without load`)
+  return { raw, sqlite: sqliteRows, sqliteRss, postgresBaseline: pg, postgres: pgRows.length ? pgRows : pgDemo }
 }
 
 // --- main
