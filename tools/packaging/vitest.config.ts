@@ -9,7 +9,10 @@ export default defineConfig({
     // Installing into a fresh app builds better-sqlite3 from source: minutes, not seconds.
     testTimeout: 60_000,
     hookTimeout: 900_000,
-    // One npm install at a time: the machines have two cores.
-    fileParallelism: false
+    // Two test files at a time (the machines have two cores): the installs wait on npm and the disk
+    // as much as on the compiler, and CI caches the native builds (.ci/run).
+    fileParallelism: true,
+    maxWorkers: 2,
+    minWorkers: 1
   }
 })
