@@ -251,12 +251,13 @@ describe("garbage collection when quiet", () => {
     expect(collectionDue({ ...reading, afterLastBytes: 0, heapBytes: 46 * MB })).toBe(true)
   })
 
-  it("collects once more after seven quiet seconds when the young generation grew, so that V8 can shrink it", () => {
-    const settled = { ...reading, heapBytes: 41 * MB, quietSeconds: 7 }
-    expect(collectionDue({ ...settled, youngBytes: 32 * MB })).toBe(true)
-    expect(collectionDue({ ...settled, youngBytes: 2 * MB })).toBe(false)
-    expect(collectionDue({ ...settled, quietSeconds: 8, youngBytes: 32 * MB })).toBe(false)
-    expect(collectionDue({ ...settled, quietSeconds: 6, youngBytes: 32 * MB })).toBe(false)
+  it("collects at 6, 9 and 12 quiet seconds while the young generation is grown, so that V8 can shrink it", () => {
+    const settled = { ...reading, heapBytes: 41 * MB, youngBytes: 32 * MB }
+    const due = Array.from({ length: 20 }, (_, quietSeconds) => quietSeconds).filter((quietSeconds) =>
+      collectionDue({ ...settled, quietSeconds })
+    )
+    expect(due).toEqual([6, 9, 12])
+    expect(collectionDue({ ...settled, quietSeconds: 6, youngBytes: 2 * MB })).toBe(false)
   })
 
   it("returns a quiet process's garbage (a real collection in a child process)", async () => {
@@ -268,7 +269,7 @@ describe("garbage collection when quiet", () => {
       let held = Array.from({ length: 600 }, () => new Array(12_500).fill(0).map((_, i) => ({ i })))
       const before = getHeapStatistics().total_heap_size
       held = undefined
-      collectGarbageWhenQuiet(100)
+      collectGarbageWhenQuiet({ intervalMillis: 100, startupMillis: 60_000 })
       setTimeout(() => console.log(JSON.stringify({ before, after: getHeapStatistics().total_heap_size })), 1500)
     `
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] })
