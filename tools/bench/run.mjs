@@ -38,6 +38,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 // node options to the demo (e.g. a --require preload from tools/bench/experiments/).
 const ONLY = process.env.BENCH_ONLY
 const PROFILE_SCENARIO = process.env.BENCH_PROFILE_SCENARIO ?? "totp-wrong"
+const profiledLoad = PROFILE_SCENARIO === "get-user" ? "get user" : "verify TOTP, wrong codes (10 per user then 429)"
 const DEMO_NODE_ARGS = (process.env.BENCH_DEMO_NODE_ARGS ?? "").split(" ").filter(Boolean)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 // Wrong codes: a user is locked out after 10 (then 429, a path without a write). 3000 users per run
@@ -65,6 +66,8 @@ const settledRss = async (server) => {
   await sleep(10000)
   return rssMb(server.pid)
 }
+const rssLine = ({ rssAfterMb, rssSettledMb }) =>
+  `\nSQLite demo's RSS after its last row: ${rssAfterMb} MB right after the load, ${rssSettledMb} MB after 10 s without load`
 const rssMb = (pid) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN
@@ -324,7 +327,7 @@ const profileDemo = async () => {
   const share = (entries, n) => [...entries].sort((a, b) => b[1] - a[1]).slice(0, n)
     .map(([frame, t]) => ({ frame, selfMs: Math.round(t / 1000), pct: Math.round((1000 * t) / total) / 10 }))
   mkdirSync(join(here, "results"), { recursive: true })
-  return { what: `demo, 2000 users, ${PROFILE_SCENARIO === "get-user" ? "get user" : "wrong codes (10 per user then 429)"} for BENCH_DURATION s at 50 connections; self time, (idle) excluded; includes start-up and shutdown`, totalMs: Math.round(total / 1000), top: share(self, 25), areas: share(byArea, 20) }
+  return { what: `demo, 2000 users, ${profiledLoad} for BENCH_DURATION s at 50 connections; self time, (idle) excluded; includes start-up and shutdown`, totalMs: Math.round(total / 1000), top: share(self, 25), areas: share(byArea, 20) }
 }
 
 const coldStart = async () => {
@@ -775,9 +778,8 @@ const baselinesCheck = async () => {
   if (pg.rows) console.log(`\nPostgreSQL: the demo against baseline-pg (pool ${pg.poolSize}; trials ${pg.poolTrials.map((t) => `${t.poolSize}: ${t.wrongRps} wrong, ${t.getUserRps} get user req/s`).join("; ")})\n` +
     fmt([pg.rows.wrong, pg.rows.right, pg.rows.user, ...pgRows]))
   else console.log(`\nPostgreSQL skipped: ${pg.skipped ?? pgDemo.skipped}`)
-  const sqliteRss = { afterMb: sqlite.rssAfterMb, settledMb: sqlite.rssSettledMb }
-  console.log(`\nSQLite demo's RSS after its last row: ${sqliteRss.afterMb} MB right after the load, ${sqliteRss.settledMb} MB after 10 s without load`)
-  return { raw, sqlite: sqliteRows, sqliteRss, postgresBaseline: pg, postgres: pgRows.length ? pgRows : pgDemo }
+  console.log(rssLine(sqlite))
+  return { raw, sqlite: sqliteRows, sqliteRss: { afterMb: sqlite.rssAfterMb, settledMb: sqlite.rssSettledMb }, postgresBaseline: pg, postgres: pgRows.length ? pgRows : pgDemo }
 }
 
 // --- main
@@ -879,12 +881,12 @@ try {
       `max ${handoff.acrossReplicasMs.max} ms; same process p50 ${handoff.sameProcessMs.p50} ms; baseline (approve, then read on the other) ` +
       `p50 ${handoff.baselineApproveThenReadMs.p50} ms (x${handoff.acrossVsBaselineP50})`)
   } else console.log(`\nhandoff long poll skipped: ${handoff.skipped}`)
-  if (sqlite.rssAfterMb) console.log(`\nSQLite demo's RSS after its last row: ${sqlite.rssAfterMb} MB right after the load, ${sqlite.rssSettledMb} MB after 10 s without load`)
+  if (sqlite.rssAfterMb) console.log(rssLine(sqlite))
   console.log(`\ncold start (spawn to first /health 200): first start ${cold.firstStartMs} ms, restart ${cold.restartMs} ms; idle RSS ${cold.idleRssMb} MB (10 s after the restart's first answer)`)
   console.log(`outbox: ${outbox.delivered}/${outbox.mails} mails delivered in ${outbox.untilAllDeliveredMs} ms from the first send = ${outbox.mailsPerSec} mails/s; the worker alone ${outbox.afterQueuedMailsPerSec} mails/s (demo CPU ${outbox.demoCpuWhileDraining} of a core)`)
   console.log(`webhooks: ${webhooks.delivered}/${webhooks.events} deliveries (${webhooks.distinctIds} distinct webhook-ids) in ${webhooks.untilAllDeliveredMs} ms from the first event = ${webhooks.deliveriesPerSec}/s; the worker alone ${webhooks.afterQueuedDeliveriesPerSec}/s (demo CPU ${webhooks.demoCpuWhileDraining} of a core)`)
   if (profile) {
-    console.log("\nCPU profile of verify TOTP under load, top self time:\n" + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
+    console.log(`\nCPU profile of ${profiledLoad} under load, top self time:\n` + profile.top.slice(0, 15).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
     console.log("\nthe same by area:\n" + profile.areas.slice(0, 12).map((t) => `  ${String(t.pct).padStart(5)}%  ${t.frame}`).join("\n"))
   }
   mkdirSync(join(here, "results"), { recursive: true })

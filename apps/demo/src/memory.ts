@@ -28,7 +28,7 @@ export interface HeapReading {
 }
 
 /** Busy at most 1 % of a second: a few requests a second at most. */
-export const quietUtilization = 0.01
+const quietUtilization = 0.01
 /** The heap grown by at least this much since the last quiet collection. */
 const minimumGrowthBytes = 8 * 1024 * 1024
 /** The young generation as V8 starts it (two 1 MB semi-spaces) is left alone below this. */

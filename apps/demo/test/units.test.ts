@@ -262,7 +262,8 @@ describe("garbage collection when quiet", () => {
 
   it("returns a quiet process's garbage (a real collection in a child process)", async () => {
     const memory = new URL("../dist/memory.js", import.meta.url).href
-    // 60 MB held, then dropped and the process left quiet: the watcher (every 100 ms here) collects.
+    // A few hundred MB held, then dropped and the process left quiet: the watcher (every 100 ms
+    // here, its start-up collection out of the way) collects.
     const script = `
       import { getHeapStatistics } from "node:v8"
       const { collectGarbageWhenQuiet } = await import(${JSON.stringify(memory)})

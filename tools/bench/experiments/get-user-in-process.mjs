@@ -1,7 +1,8 @@
 // In process: the CPU time of the get-user route's program (GET /v1/users/:userId, all 200) on a
 // SQLite file, without HTTP: what the route costs beside the framework. Used for A/B of the
-// request program (issue 13): [SYNC=1: runSyncExit instead of runCallback] node tools/bench/experiments/get-user-in-process.mjs <a core dist
-// folder> [calls]. Prints the CPU microseconds per request of 5 rounds, sorted.
+// request program (issue 13): node tools/bench/experiments/get-user-in-process.mjs <a core dist
+// folder> [calls]. Prints the CPU microseconds per request of 5 rounds, sorted. SYNC=1 runs each
+// request with runSyncExit instead of runCallback.
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
